@@ -1,0 +1,88 @@
+/**
+ * Every protocol number of hatang, in one place (the ndt-server `spec.go` pattern).
+ * docs/protocol.md is the normative text; each constant here names its source.
+ */
+
+/** Version of the wire contract; every ingest envelope carries it as `schema`. */
+export const WIRE_SCHEMA_VERSION = 1;
+
+/** Path prefix of the versioned collector API. */
+export const API_PREFIX = '/api/v1';
+
+/** Most results in one ingest batch (DESIGN.md §4). */
+export const MAX_BATCH_RESULTS = 500;
+
+/** Largest ingest request body in bytes, after gzip decoding (DESIGN.md §4: 1 MiB). */
+export const MAX_INGEST_BODY_BYTES = 1024 * 1024;
+
+/** Largest gzip-compressed ingest body accepted on the wire, in bytes. */
+export const MAX_INGEST_COMPRESSED_BYTES = 1024 * 1024;
+
+/** Longest free-text string (error messages, ISP names) in a result, in characters. */
+export const MAX_TEXT_LENGTH = 512;
+
+/** Longest identifier-like string (server id, interface name, codes), in characters. */
+export const MAX_ID_LENGTH = 64;
+
+/** Largest `bytes` a client may ask of `GET /speed/down` in one request (1 GiB). */
+export const MAX_SPEED_DOWN_BYTES = 1024 * 1024 * 1024;
+
+/** Largest body `POST /speed/up` reads before answering 413 (1 GiB). */
+export const MAX_SPEED_UP_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Size of the pre-generated incompressible buffer the speed server cycles through, in bytes.
+ * 4 MiB of random bytes: large enough that no middlebox dictionary compresses it.
+ */
+export const SPEED_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+/** Download streams, i-Speed style (SamKnows recommends 8). */
+export const DOWNLOAD_STREAMS = 8;
+/** Upload streams (LibreSpeed uses 3; we use 4). */
+export const UPLOAD_STREAMS = 4;
+/** Delay between the start of successive streams, ms. */
+export const STREAM_STAGGER_MS = 100;
+/** Interval at which transferred bytes are sampled, ms. */
+export const SAMPLE_INTERVAL_MS = 100;
+/** Measurement window per direction, ms (SamKnows, ndt7). */
+export const TEST_WINDOW_MS = 10_000;
+/** Hard cap on one direction's duration, ms. */
+export const TEST_HARD_CAP_MS = 15_000;
+/** Longest warm-up discarded from a download, ms (LibreSpeed grace time). */
+export const DOWNLOAD_WARMUP_MS = 1_500;
+/** Longest warm-up discarded from an upload, ms (LibreSpeed grace time). */
+export const UPLOAD_WARMUP_MS = 3_000;
+/** Length of the slices whose rates decide that warm-up ended early, ms. */
+export const WARMUP_SLICE_MS = 500;
+/** Warm-up ends early once this many consecutive slice rates agree… */
+export const WARMUP_AGREE_SLICES = 3;
+/** …within this relative spread (10 %). */
+export const WARMUP_AGREE_TOLERANCE = 0.1;
+
+/** Idle latency: requests on a warm connection; the first is discarded. */
+export const IDLE_LATENCY_REQUESTS = 20;
+
+/** Per-direction byte cap of the fixed profile (ndt7 early_exit = 250 MB). */
+export const FIXED_PROFILE_CAP_BYTES = 250_000_000;
+/** Per-direction byte cap of the metered profile (30 MB). */
+export const METERED_PROFILE_CAP_BYTES = 30_000_000;
+
+/** Plan targets for download speed measured by i-Speed, Mbit/s (Son La plan 2023–2025). */
+export const PLAN_TARGETS_MBPS: Readonly<Record<number, { mobile: number; fixed: number }>> = {
+  2023: { mobile: 33, fixed: 88 },
+  2024: { mobile: 36, fixed: 89 },
+  2025: { mobile: 40, fixed: 90 },
+};
+
+/** Samples a unit needs in a month for its figure to count (Công văn 5691/BTTTT-CVT). */
+export const MIN_MONTHLY_SAMPLES = 300;
+
+/** Time zone of every week, month and hour of day hatang reports. */
+export const REPORT_TIME_ZONE = 'Asia/Ho_Chi_Minh';
+/** Offset of Asia/Ho_Chi_Minh from UTC in ms; Vietnam keeps no daylight saving time. */
+export const REPORT_TZ_OFFSET_MS = 7 * 3_600_000;
+
+/** Office hours, local time, [start, end) in hours. */
+export const OFFICE_HOURS: readonly [number, number] = [8, 17];
+/** Evening peak, local time, [start, end) in hours. */
+export const EVENING_PEAK_HOURS: readonly [number, number] = [19, 23];

@@ -1,0 +1,12 @@
+export { type Clock, systemClock } from './clock.js';
+export { envNames, envOverrides, loadConfig, validateConfig } from './config.js';
+export { Daemon } from './daemon.js';
+export { createLogger, type Logger } from './log.js';
+export { Outbox } from './outbox/outbox.js';
+export { latencyProbe } from './probes/latency.js';
+export type { Probe, ProbeContext, ProbeOutcome, Progress } from './probes/probe.js';
+export { probeFor, probes } from './probes/registry.js';
+export { speedProbe } from './probes/speed.js';
+export { runProbe, serversOf } from './result.js';
+export { parseRetryAfter, Uplink } from './uplink.js';
+export { VERSION } from './version.js';

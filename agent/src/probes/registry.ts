@@ -1,0 +1,17 @@
+import type { ResultKind } from '@hatang/shared';
+import { latencyProbe } from './latency.js';
+import type { Probe } from './probe.js';
+import { speedProbe } from './speed.js';
+
+/**
+ * Every probe the agent knows, by kind: the one registry (blackbox's `Probers`). Adding a probe is
+ * one file in probes/ and one line here; nothing else branches on kind.
+ */
+export const probes: Partial<{ [K in ResultKind]: Probe<K> }> = {
+  speed: speedProbe,
+  latency: latencyProbe,
+};
+
+export function probeFor(kind: string): Probe | undefined {
+  return (probes as Record<string, Probe | undefined>)[kind];
+}

@@ -1,0 +1,6 @@
+export { type BuildAppOptions, buildApp, type Role } from './app.js';
+export { type Db, migrate, openDb } from './storage/db.js';
+export { migrations } from './storage/migrations.js';
+export { createRepo, type Repo } from './storage/repo.js';
+export { startCollector, type TestCollector } from './testing.js';
+export { VERSION } from './version.js';

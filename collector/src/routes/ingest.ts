@@ -1,0 +1,136 @@
+import { PassThrough } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import {
+  API_PREFIX,
+  bootOffset,
+  HatangError,
+  IngestEnvelope,
+  type IngestResponse,
+  MAX_INGEST_BODY_BYTES,
+  rebase,
+  Validator,
+} from '@hatang/shared';
+import type { FastifyInstance } from 'fastify';
+import { headlineColumns } from '../ingest/columns.js';
+import { checkResult } from '../ingest/validate.js';
+
+const envelope = new Validator(IngestEnvelope);
+
+export interface IngestRouteOptions {
+  /** Clock, injectable for tests. */
+  now?: () => number;
+}
+
+/** `POST /api/v1/results`: an agent pushes a batch; each result is accepted, a duplicate, or rejected with its reason. */
+export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOptions) {
+  const now = opts.now ?? Date.now;
+
+  // gzip bodies are inflated before parsing; the 1 MiB limit applies to the inflated JSON too.
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    const enc = req.headers['content-encoding'];
+    if (!enc || enc === 'identity') return payload;
+    if (enc !== 'gzip') {
+      throw new HatangError(
+        'HATANG_ERR_UNSUPPORTED_MEDIA',
+        `Content-Encoding ${enc} is not supported; use gzip or none`,
+      );
+    }
+    // Fastify checks Content-Length (and its body limit) against `receivedEncodedLength`, the
+    // compressed bytes; the inflated size is limited here, so a gzip bomb stops at 1 MiB.
+    const inflated = Object.assign(new PassThrough(), { receivedEncodedLength: 0 });
+    let size = 0;
+    payload.on('data', (c: Buffer) => {
+      inflated.receivedEncodedLength += c.length;
+    });
+    const gunzip = createGunzip();
+    gunzip.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_INGEST_BODY_BYTES) {
+        gunzip.destroy();
+        inflated.destroy(
+          new HatangError(
+            'HATANG_ERR_PAYLOAD_TOO_LARGE',
+            `inflated body is larger than ${MAX_INGEST_BODY_BYTES} bytes`,
+            {
+              hint: 'Send smaller batches.',
+            },
+          ),
+        );
+      }
+    });
+    gunzip.on('error', () => inflated.destroy(new HatangError('HATANG_ERR_VALIDATION', 'body is not valid gzip')));
+    payload.pipe(gunzip).pipe(inflated);
+    return inflated;
+  });
+
+  app.post(
+    `${API_PREFIX}/results`,
+    { bodyLimit: MAX_INGEST_BODY_BYTES, preHandler: app.requireAgent },
+    async (req): Promise<IngestResponse> => {
+      const agent = req.agent!;
+      const problem = envelope.explain(req.body);
+      if (problem) throw new HatangError('HATANG_ERR_VALIDATION', `envelope: ${problem}`);
+      const batch = req.body as IngestEnvelope;
+      const receivedAt = now();
+      const out: IngestResponse = { accepted: [], duplicate: [], rejected: [] };
+
+      app.repo.transaction(() => {
+        let version: string | null = null;
+        for (const raw of batch.results) {
+          const c = checkResult(raw);
+          if (!c.ok) {
+            out.rejected.push({ id: c.id, code: 'HATANG_ERR_VALIDATION', message: c.message });
+            continue;
+          }
+          const r = c.result;
+          const owner = app.repo.resultOwner(r.id);
+          if (owner !== undefined) {
+            if (owner === agent.id) out.duplicate.push(r.id);
+            else out.rejected.push({ id: r.id, code: 'HATANG_ERR_ID_TAKEN', message: '/id belongs to another agent' });
+            continue;
+          }
+          const wallAt = Date.parse(r.startedAt);
+          const t = rebase({
+            result: r.clock,
+            wallAt,
+            batch: batch.clock,
+            receivedAt,
+            knownOffsetMs: app.repo.bootOffset(agent.id, r.clock.bootId),
+          });
+          app.repo.insertResult({
+            id: r.id,
+            agentId: agent.id,
+            kind: r.kind,
+            status: r.status,
+            startedAt: t.startedAt,
+            wallAt,
+            receivedAt,
+            timeTrusted: t.trusted,
+            access: r.network.access,
+            family: r.network.family,
+            isp: r.network.isp ?? null,
+            serverId: r.server?.id ?? null,
+            ...headlineColumns(r),
+            bytesUsed: r.bytesUsed,
+            agentLimited: r.agentLimited ?? false,
+            body: JSON.stringify(r),
+          });
+          out.accepted.push(r.id);
+          version = r.agentVersion;
+        }
+        app.repo.recordBoot(agent.id, batch.clock.bootId, bootOffset(batch.clock, receivedAt), receivedAt);
+        app.repo.touchAgent(agent.id, receivedAt, version);
+      });
+      req.log.info(
+        {
+          agent: agent.id,
+          accepted: out.accepted.length,
+          duplicate: out.duplicate.length,
+          rejected: out.rejected.length,
+        },
+        'ingest',
+      );
+      return out;
+    },
+  );
+}

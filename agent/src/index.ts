@@ -1,5 +1,5 @@
 export { type Clock, systemClock } from './clock.js';
-export { envNames, envOverrides, loadConfig, validateConfig } from './config.js';
+export { AGENT_CONFIG_SPEC, envNames, loadConfig, validateConfig } from './config.js';
 export { Daemon } from './daemon.js';
 export { createLogger, type Logger } from './log.js';
 export { Outbox } from './outbox/outbox.js';

@@ -1,3 +1,4 @@
+import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { authPlugin } from './plugins/auth.js';
 import { dbPlugin } from './plugins/db.js';
@@ -11,6 +12,8 @@ import { VERSION } from './version.js';
 export type Role = 'all' | 'speedtest';
 
 export interface BuildAppOptions {
+  /** Validated configuration; defaults apply where absent. */
+  config?: CollectorConfig;
   /** `all`: the full collector. `speedtest`: only the stateless test endpoints. */
   role?: Role;
   /** SQLite file (role `all`). */
@@ -25,7 +28,8 @@ export interface BuildAppOptions {
 
 /** Build the collector: registers plugins and routes, never listens (fastify Testing guide). */
 export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInstance> {
-  const role = opts.role ?? 'all';
+  const config = opts.config ?? COLLECTOR_CONFIG_DEFAULTS;
+  const role = opts.role ?? config.role;
   const app = Fastify({
     logger: opts.logger ?? false,
     trustProxy: false,
@@ -38,7 +42,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   });
   await app.register(errorsPlugin);
   await app.register(healthRoutes, { version: VERSION, role });
-  await app.register(speedRoutes);
+  await app.register(speedRoutes, { config });
   if (role === 'all') {
     await app.register(dbPlugin, { dbPath: opts.dbPath ?? './data/hatang.db', ...(opts.db ? { db: opts.db } : {}) });
     await app.register(authPlugin);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ACCESS_TYPES, type AccessType, HatangError } from '@hatang/shared';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildApp, type Role } from './app.js';
+import { loadCollectorConfig } from './config.js';
 import { openDb } from './storage/db.js';
 import { createRepo } from './storage/repo.js';
 import { VERSION } from './version.js';
@@ -29,35 +30,52 @@ const dbOpt = () => new Option('--db <file>', 'SQLite file (overrides --data)').
 program
   .command('serve')
   .description('run the collector HTTP server')
-  .addOption(new Option('--host <host>', 'address to listen on').env('HATANG_HOST').default('127.0.0.1'))
+  .option('-c, --config <file>', 'collector YAML config (docs/collector.md)')
+  .option('--host <host>', 'address to listen on (server.host)')
+  .option('--port <port>', 'TCP port, 0 for any free port (server.port)', port)
+  .option('--data <dir>', 'state directory (dataDir)')
+  .addOption(new Option('--role <role>', 'all, or speedtest for a stateless test point').choices(['all', 'speedtest']))
   .addOption(
-    new Option('--port <port>', 'TCP port (0: any free port)').env('HATANG_PORT').default(8080).argParser(port),
+    new Option('--log-level <level>', 'pino log level (log.level)').choices([
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ]),
   )
-  .addOption(dataOpt())
-  .addOption(dbOpt())
-  .addOption(
-    new Option('--role <role>', 'all, or speedtest for a stateless test point')
-      .choices(['all', 'speedtest'])
-      .default('all'),
-  )
-  .addOption(
-    new Option('--log-level <level>', 'pino log level')
-      .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .env('HATANG_LOG_LEVEL')
-      .default('info'),
-  )
-  .action(async (o: { host: string; port: number; data: string; db?: string; role: Role; logLevel: string }) => {
-    const app = await buildApp({ role: o.role, dbPath: dbPathOf(o), logger: { level: o.logLevel } });
-    const close = async (signal: string) => {
-      app.log.info({ signal }, 'shutting down');
-      await app.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', () => void close('SIGINT'));
-    process.once('SIGTERM', () => void close('SIGTERM'));
-    const address = await app.listen({ host: o.host, port: o.port });
-    app.log.info({ address, role: o.role, version: VERSION }, 'collector listening');
-  });
+  .action(
+    async (o: { config?: string; host?: string; port?: number; data?: string; role?: Role; logLevel?: string }) => {
+      const overrides: Record<string, unknown> = {};
+      if (o.host !== undefined || o.port !== undefined) {
+        overrides.server = {
+          ...(o.host !== undefined ? { host: o.host } : {}),
+          ...(o.port !== undefined ? { port: o.port } : {}),
+        };
+      }
+      if (o.data !== undefined) overrides.dataDir = o.data;
+      if (o.role !== undefined) overrides.role = o.role;
+      if (o.logLevel !== undefined) overrides.log = { level: o.logLevel };
+      const config = loadCollectorConfig({ file: o.config, overrides });
+      const app = await buildApp({
+        role: config.role,
+        dbPath: join(config.dataDir, 'hatang.db'),
+        logger: { level: config.log.level },
+        config,
+      });
+      const close = async (signal: string) => {
+        app.log.info({ signal }, 'shutting down');
+        await app.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void close('SIGINT'));
+      process.once('SIGTERM', () => void close('SIGTERM'));
+      const address = await app.listen({ host: config.server.host, port: config.server.port });
+      app.log.info({ address, role: config.role, version: VERSION }, 'collector listening');
+    },
+  );
 
 const agents = program.command('agents').description('manage agent credentials');
 

@@ -1,4 +1,5 @@
 export { type BuildAppOptions, buildApp, type Role } from './app.js';
+export { COLLECTOR_CONFIG_SPEC, loadCollectorConfig } from './config.js';
 export { type Db, migrate, openDb } from './storage/db.js';
 export { migrations } from './storage/migrations.js';
 export { createRepo, type Repo } from './storage/repo.js';

@@ -1,5 +1,7 @@
+export * from './config-loader.js';
 export * from './errors.js';
 export * from './schemas/agent-config.js';
+export * from './schemas/collector-config.js';
 export * from './schemas/common.js';
 export * from './schemas/ingest.js';
 export * from './schemas/results.js';

@@ -1,4 +1,10 @@
-import { HatangError, MAX_SPEED_DOWN_BYTES, MAX_SPEED_UP_BYTES, type SpeedUpResponse } from '@hatang/shared';
+import {
+  type CollectorConfig,
+  HatangError,
+  MAX_SPEED_DOWN_BYTES,
+  MAX_SPEED_UP_BYTES,
+  type SpeedUpResponse,
+} from '@hatang/shared';
 import type { FastifyInstance } from 'fastify';
 import { incompressibleStream } from '../speed/payload.js';
 
@@ -8,7 +14,7 @@ const NO_CACHE = { 'cache-control': 'no-store, no-transform', pragma: 'no-cache'
  * HTTP speed-test endpoints (docs/protocol.md §Speed). Stateless: they also run alone with
  * `--role speedtest`. Bodies are incompressible and never cached or compressed.
  */
-export async function speedRoutes(app: FastifyInstance) {
+export async function speedRoutes(app: FastifyInstance, _opts: { config: CollectorConfig }) {
   // Upload bodies are streamed and discarded, whatever their content type.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));

@@ -92,6 +92,32 @@ export const AgentConfigSchema = Type.Object(
       },
       strict,
     ),
+    ipv6: Type.Object(
+      {
+        targets: Type.Array(
+          Type.Object(
+            {
+              name: Type.String({
+                minLength: 1,
+                maxLength: 64,
+                pattern: '^[A-Za-z0-9._:@-]+$',
+                description: 'Target name (a bounded metric label).',
+              }),
+              url: Type.String({
+                minLength: 1,
+                maxLength: 512,
+                pattern: '^https?://',
+                description: 'URL checked over IPv6.',
+              }),
+            },
+            strict,
+          ),
+          { maxItems: 32, description: 'Systems to check over IPv6; the collector itself is always checked too.' },
+        ),
+      },
+      strict,
+    ),
+    // Sections added per area go below, one key each (schedule, budget, udp, ndt7, …).
   },
   strict,
 );
@@ -107,4 +133,5 @@ export const AGENT_CONFIG_DEFAULTS: Omit<AgentConfig, 'collector'> & { collector
     speed: { profile: 'fixed', family: 'auto', downloadStreams: 8, uploadStreams: 4, windowMs: 10_000 },
     uplink: { batchSize: 500, intervalMs: 60_000, timeoutMs: 30_000 },
     log: { level: 'info' },
+    ipv6: { targets: [] },
   };

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { COLLECTOR_CONFIG_DEFAULTS } from '@hatang/shared';
 import type { FastifyInstance } from 'fastify';
 import { type BuildAppOptions, buildApp } from './app.js';
 
@@ -20,7 +21,13 @@ export async function startCollector(
 ): Promise<TestCollector> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hatang-collector-'));
   const dbPath = opts.dbPath ?? join(dir, 'hatang.db');
-  const app = await buildApp({ ...opts, dbPath });
+  // In-process tests share one event loop with the collector, so utilisation-based shedding is
+  // off unless a test passes its own config (the load test runs a separate collector process).
+  const config = opts.config ?? {
+    ...COLLECTOR_CONFIG_DEFAULTS,
+    load: { ...COLLECTOR_CONFIG_DEFAULTS.load, maxEventLoopUtilization: 1 },
+  };
+  const app = await buildApp({ ...opts, config, dbPath });
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: 0 });
   const addr = app.server.address();

@@ -63,6 +63,23 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     return inflated;
   });
 
+  // Plain JSON.parse for ingest: fastify's default parser refuses a whole body that holds a
+  // `__proto__` key, which would turn one odd result into a poison batch the agent resends forever.
+  // Here such a key is an own property like any other, and strict validation rejects that result
+  // alone ("/__proto__ is not allowed"); nothing merges parsed objects, so nothing is polluted.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: MAX_INGEST_BODY_BYTES },
+    (_req, body, done) => {
+      try {
+        done(null, JSON.parse(body as string));
+      } catch (err) {
+        done(new HatangError('HATANG_ERR_VALIDATION', `body is not valid JSON: ${(err as Error).message}`), undefined);
+      }
+    },
+  );
+
   app.post(
     `${API_PREFIX}/results`,
     { bodyLimit: MAX_INGEST_BODY_BYTES, preHandler: app.requireAgent },

@@ -28,6 +28,31 @@ export const CollectorConfigSchema = Type.Object(
       },
       strict,
     ),
+    load: Type.Object(
+      {
+        maxInFlightIngest: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          description: 'Ingest requests processed at once; more are answered 429 with Retry-After.',
+        }),
+        retryAfterMinS: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          description: 'Smallest Retry-After given when shedding, s.',
+        }),
+        retryAfterMaxS: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          description: 'Largest Retry-After given when shedding, s.',
+        }),
+        maxEventLoopUtilization: Type.Number({
+          minimum: 0.1,
+          maximum: 1,
+          description: 'Event-loop utilisation over 250 ms above which new ingest requests are shed (1 disables).',
+        }),
+      },
+      strict,
+    ),
     // Sections added per area go below, one key each (speed, ndt7, ingest, targets, metrics, dashboard, …).
   },
   strict,
@@ -39,4 +64,5 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
   dataDir: './data',
   role: 'all',
   log: { level: 'info' },
+  load: { maxInFlightIngest: 32, retryAfterMinS: 5, retryAfterMaxS: 60, maxEventLoopUtilization: 0.9 },
 };

@@ -1,0 +1,214 @@
+// Load test: N simulated agents reconnecting after an outage with full outboxes, against one
+// collector process. Used by bench/load.mjs (full form) and test/integration/load.test.ts (short form).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Agent, request } from 'undici';
+import { v7 as uuidv7 } from 'uuid';
+
+const root = resolve(import.meta.dirname, '..');
+
+function percentile(sorted, p) {
+  if (!sorted.length) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[i];
+}
+
+function resultJson(i, bootId, t0) {
+  const id = uuidv7({ msecs: t0 - 3_600_000 * (1000 - i) });
+  return [
+    id,
+    JSON.stringify({
+      id,
+      kind: 'latency',
+      startedAt: new Date(t0 - 60_000 * i).toISOString(),
+      clock: { bootId, uptimeMs: 1_000 + i * 1000 },
+      durationMs: 30,
+      status: 'ok',
+      network: { access: i % 3 ? 'fixed' : 'mobile', family: 4, isp: 'VNPT' },
+      server: { id: 'collector', url: 'http://127.0.0.1' },
+      bytesUsed: 5700,
+      agentVersion: '0.1.0',
+      latency: {
+        method: 'http',
+        stats: { samples: 19, minMs: 8, medianMs: 9 + (i % 7), meanMs: 10, p90Ms: 14, jitterMs: 1, stdDevMs: 1.5 },
+      },
+    }),
+  ];
+}
+
+/** Peak and current RSS of a process, bytes (Linux). */
+function rssOf(pid) {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/**
+ * Run the load test. Returns figures; throws if the collector failed. Options:
+ * agents, perAgent (results queued in each outbox), batch (results per push), maxInFlight,
+ * retryAfterMinS/MaxS (collector config), connections (client sockets), log (progress sink).
+ */
+export async function runLoad({
+  agents = 10_000,
+  perAgent = 50,
+  batch = 500,
+  maxInFlight = 32,
+  retryAfterMinS = 1,
+  retryAfterMaxS = 5,
+  connections = 4096,
+  log = () => {},
+} = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'hatang-load-'));
+  const { openDb, createRepo } = await import(join(root, 'collector/dist/index.js'));
+  // Register the agents directly in the database (enrolment is not what this measures).
+  const db = openDb({ path: join(dir, 'hatang.db') });
+  const repo = createRepo(db);
+  const tokens = [];
+  db.transaction(() => {
+    for (let i = 0; i < agents; i++)
+      tokens.push(repo.addAgent({ name: `load-${i}`, access: 'fixed' }, Date.now()).token);
+  })();
+  db.close();
+  log(`registered ${agents} agents`);
+
+  const cfg = join(dir, 'collector.yaml');
+  writeFileSync(
+    cfg,
+    `server: { host: 127.0.0.1, port: 0 }\ndataDir: ${dir}\nlog: { level: warn }\nload: { maxInFlightIngest: ${maxInFlight}, retryAfterMinS: ${retryAfterMinS}, retryAfterMaxS: ${retryAfterMaxS} }\n`,
+  );
+  const child = spawn(
+    process.execPath,
+    [join(root, 'collector/dist/cli.js'), 'serve', '-c', cfg, '--log-level', 'info'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const url = await new Promise((resolveUrl, reject) => {
+    let buf = '';
+    const onData = (d) => {
+      buf += d;
+      const m = /"address":"(http:\/\/[^"]+)"/.exec(buf);
+      if (m) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolveUrl(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (c) => reject(new Error(`collector exited with ${c}`)));
+  });
+  log(`collector ${url} (pid ${child.pid}), maxInFlightIngest ${maxInFlight}`);
+
+  // Every agent's outbox, pre-serialised so the client spends little CPU.
+  const t0 = Date.now();
+  const outboxes = tokens.map(() => {
+    const bootId = randomBytes(16).toString('hex');
+    return { bootId, items: Array.from({ length: perAgent }, (_, i) => resultJson(i, bootId, t0)) };
+  });
+  const expected = agents * perAgent;
+  log(`${expected} results queued in ${agents} outboxes`);
+
+  const dispatcher = new Agent({
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 10_000,
+    headersTimeout: 120_000,
+    bodyTimeout: 120_000,
+  });
+  const latOk = [];
+  const latAll = [];
+  const counts = { ok: 0, shed: 0, other: 0, errors: 0, accepted: 0, duplicate: 0, rejected: 0, retryAfterMissing: 0 };
+  let peak = { rss: 0, hwm: 0 };
+  const sampler = setInterval(() => {
+    try {
+      const r = rssOf(child.pid);
+      peak = { rss: Math.max(peak.rss, r.rss), hwm: Math.max(peak.hwm, r.hwm) };
+    } catch {}
+  }, 200);
+  let delivered = 0;
+  const progress = setInterval(
+    () => log(`  delivered ${delivered}/${expected}, shed ${counts.shed}, in flight ok ${counts.ok}`),
+    5000,
+  );
+
+  const start = performance.now();
+  await Promise.all(
+    outboxes.map(async (ob, a) => {
+      // Reconnect storm: every agent comes back within the first second.
+      await new Promise((r) => setTimeout(r, Math.random() * 1000));
+      while (ob.items.length) {
+        const slice = ob.items.slice(0, batch);
+        const body = `{"schema":1,"sentAt":"${new Date().toISOString()}","clock":{"bootId":"${ob.bootId}","uptimeMs":${2_000_000}},"results":[${slice.map((x) => x[1]).join(',')}]}`;
+        const t = performance.now();
+        let status;
+        let headers;
+        let text;
+        try {
+          const res = await request(`${url}/api/v1/results`, {
+            method: 'POST',
+            dispatcher,
+            headers: { authorization: `Bearer ${tokens[a]}`, 'content-type': 'application/json' },
+            body,
+          });
+          status = res.statusCode;
+          headers = res.headers;
+          text = await res.body.text();
+        } catch {
+          counts.errors++;
+          await new Promise((r) => setTimeout(r, 500 + Math.random() * 1000));
+          continue;
+        }
+        const ms = performance.now() - t;
+        latAll.push(ms);
+        if (status === 200) {
+          latOk.push(ms);
+          counts.ok++;
+          const ack = JSON.parse(text);
+          counts.accepted += ack.accepted.length;
+          counts.duplicate += ack.duplicate.length;
+          counts.rejected += ack.rejected.length;
+          const done = new Set([...ack.accepted, ...ack.duplicate]);
+          delivered += done.size;
+          ob.items = ob.items.filter((x) => !done.has(x[0]));
+        } else if (status === 429 || status === 503) {
+          counts.shed++;
+          const ra = Number(headers['retry-after']);
+          if (!Number.isFinite(ra)) counts.retryAfterMissing++;
+          await new Promise((r) => setTimeout(r, (Number.isFinite(ra) ? ra : 1) * 1000));
+        } else {
+          counts.other++;
+          throw new Error(`collector answered ${status}: ${text.slice(0, 200)}`);
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  clearInterval(sampler);
+  clearInterval(progress);
+  await dispatcher.close();
+  const final = rssOf(child.pid);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  const check = openDb({ path: join(dir, 'hatang.db') });
+  const stored = check.prepare('SELECT count(*) AS n FROM results').get().n;
+  check.close();
+  rmSync(dir, { recursive: true, force: true });
+  latOk.sort((x, y) => x - y);
+  latAll.sort((x, y) => x - y);
+  return {
+    agents,
+    perAgent,
+    expected,
+    stored,
+    seconds,
+    resultsPerSecond: expected / seconds,
+    p50OkMs: percentile(latOk, 0.5),
+    p99OkMs: percentile(latOk, 0.99),
+    p99AllMs: percentile(latAll, 0.99),
+    peakRssBytes: Math.max(peak.hwm, final.hwm),
+    ...counts,
+  };
+}

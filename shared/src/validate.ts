@@ -10,6 +10,8 @@ export interface FieldProblem {
 
 function describe(e: ValueError): string {
   const s = e.schema as Record<string, unknown>;
+  // A schema may carry its own sentence for its constraint (e.g. URL patterns).
+  if (typeof s.errorMessage === 'string' && e.type !== ValueErrorType.ObjectRequiredProperty) return s.errorMessage;
   switch (e.type) {
     case ValueErrorType.ObjectRequiredProperty:
       return 'is required';
@@ -42,7 +44,7 @@ function describe(e: ValueError): string {
     case ValueErrorType.ArrayMinItems:
       return `must have at least ${String(s.minItems)} items`;
     case ValueErrorType.StringPattern:
-      return 'has characters that are not allowed';
+      return `must match ${String(s.pattern)}`;
     case ValueErrorType.StringFormat:
       return s.format === 'uuid-v7'
         ? 'must be a lower-case UUIDv7'

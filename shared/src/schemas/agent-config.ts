@@ -17,6 +17,7 @@ export const TestServer = Type.Object(
       minLength: 1,
       maxLength: 512,
       pattern: '^https?://',
+      errorMessage: 'must be an http:// or https:// URL',
       description: 'Base URL of a hatang speed-test server.',
     }),
   },
@@ -32,7 +33,11 @@ export const AgentConfigSchema = Type.Object(
   {
     collector: Type.Object(
       {
-        url: Type.String({ pattern: '^https?://', description: 'Base URL of the provincial collector.' }),
+        url: Type.String({
+          pattern: '^https?://',
+          errorMessage: 'must be an http:// or https:// URL',
+          description: 'Base URL of the provincial collector.',
+        }),
         token: opt(
           Type.String({ minLength: 1, maxLength: 256, description: 'Agent bearer token (prefer tokenFile).' }),
         ),
@@ -107,6 +112,7 @@ export const AgentConfigSchema = Type.Object(
                 minLength: 1,
                 maxLength: 512,
                 pattern: '^https?://',
+                errorMessage: 'must be an http:// or https:// URL',
                 description: 'URL checked over IPv6.',
               }),
             },

@@ -5,6 +5,7 @@ import { dbPlugin } from './plugins/db.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { ndt7Routes } from './routes/ndt7.js';
 import { speedRoutes } from './routes/speed.js';
 import type { Db } from './storage/db.js';
 import { VERSION } from './version.js';
@@ -48,5 +49,6 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     await app.register(authPlugin);
     await app.register(ingestRoutes, { ...(opts.now ? { now: opts.now } : {}) });
   }
+  await app.register(ndt7Routes, { config, role });
   return app;
 }

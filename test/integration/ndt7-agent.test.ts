@@ -84,7 +84,9 @@ describe('ndt7 probe against the collector', () => {
     await col.app.ndt7.idle();
     // The server's own record: the same test, opened by this agent, with our client metadata.
     const rec = col.app.db.prepare('SELECT * FROM ndt7_tests WHERE uuid = ?').get(b.serverUuid) as any;
-    expect(rec).toMatchObject({ test: 'download', agent_id: id, end_reason: 'duration' });
+    expect(rec).toMatchObject({ test: 'download', agent_id: id });
+    // On loopback 250 MB (early_exit) may come before the 2 s are up.
+    expect(['duration', 'early-exit']).toContain(rec.end_reason);
     expect(rec.user_agent).toMatch(/^hatang-agent\/\d/);
     expect(JSON.parse(rec.metadata)).toMatchObject({ client_name: 'hatang-agent' });
     // Client and server agree on the download within 10 % (same test, two ends).
@@ -114,6 +116,25 @@ describe('ndt7 probe against the collector', () => {
     expect(r.network.family).toBe(6);
     await col.app.ndt7.idle();
     expect(col.app.db.prepare('SELECT DISTINCT family FROM ndt7_tests').all()).toEqual([{ family: 6 }]);
+  });
+
+  it('keeps to the per-direction byte cap and asks the server for early_exit=250', async () => {
+    const col = await start({ durationMs: 5000 });
+    const config = loadConfig({
+      env: { HATANG_COLLECTOR_URL: col.url, HATANG_STATE_DIR: dir, HATANG_SPEED_CAP_BYTES: '2000000' },
+    });
+    const r = (await runProbe(ndt7Probe, { config, clock: systemClock(), log: createLogger('silent') })) as Ndt7Result;
+    expect(r.status, JSON.stringify(r.error)).toBe('ok');
+    const b = r.ndt7!;
+    // The client closed at the cap instead of running 5 s; what was already in flight still arrives.
+    expect(b.download!.bytes).toBeGreaterThanOrEqual(2_000_000);
+    expect(b.download!.durationMs).toBeLessThan(4000);
+    expect(b.upload!.bytes).toBeGreaterThanOrEqual(2_000_000);
+    expect(b.upload!.bytes).toBeLessThan(2_000_000 + 4 * 1024 * 1024);
+    expect(b.upload!.durationMs).toBeLessThan(4000);
+    await col.app.ndt7.idle();
+    const meta = col.app.db.prepare("SELECT test, metadata FROM ndt7_tests WHERE test = 'download'").get() as any;
+    expect(JSON.parse(meta.metadata)).toMatchObject({ early_exit: '250' });
   });
 
   it('reports a refusal as data: wrong token → error HTTP_401 in phase download', async () => {

@@ -35,6 +35,8 @@ export interface Ndt7ClientOptions {
   maxDurationMs?: number;
   /** Upload: stop sending after this long, ms (10 s). */
   uploadDurationMs?: number;
+  /** Stop (close) once this many application bytes have moved; default no client-side cap. */
+  capBytes?: number | undefined;
 }
 
 export interface Ndt7SubtestResult {
@@ -55,6 +57,8 @@ export interface Ndt7SubtestResult {
   closeReason: string;
   /** True when the client's hard limit or an abort ended the subtest. */
   cut: boolean;
+  /** True when the client closed because the byte cap was reached. */
+  capped: boolean;
 }
 
 /** A failure before any measurement: carries a stable code; `beforeOpen` failures may try another server. */
@@ -113,6 +117,7 @@ export function runNdt7Subtest(url: string, test: Ndt7Test, o: Ndt7ClientOptions
     let uuid: string | undefined;
     let remoteAddress: string | undefined;
     let cut = false;
+    let capped = false;
     let hardTimer: NodeJS.Timeout | undefined;
     let stopTimer: NodeJS.Timeout | undefined;
 
@@ -201,6 +206,10 @@ export function runNdt7Subtest(url: string, test: Ndt7Test, o: Ndt7ClientOptions
         // AppInfo counts every application byte, text included (as ndt7-js does).
         bytes += len;
         lastAt = performance.now();
+        if (o.capBytes !== undefined && bytes >= o.capBytes && !capped && ws.readyState === WebSocket.OPEN) {
+          capped = true;
+          ws.close(1000, 'ndt7 client byte cap reached');
+        }
       } else if (isBinary) {
         // The server must not send binary data during upload: the spec says close.
         ws.close(1003, 'ndt7: binary message during upload');
@@ -243,6 +252,7 @@ export function runNdt7Subtest(url: string, test: Ndt7Test, o: Ndt7ClientOptions
         closeCode: code,
         closeReason: reason.toString('utf8'),
         cut,
+        capped,
       });
     });
 
@@ -270,6 +280,13 @@ export function runNdt7Subtest(url: string, test: Ndt7Test, o: Ndt7ClientOptions
             if (err) return;
             bytes += n;
             if (sending) sentUntil = performance.now();
+            if (sending && o.capBytes !== undefined && bytes >= o.capBytes) {
+              sending = false;
+              capped = true;
+              clearTimeout(stopTimer);
+              if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'ndt7 client byte cap reached');
+              return;
+            }
             pump();
           });
           size = nextMessageSize(size, queued);

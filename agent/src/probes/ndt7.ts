@@ -1,8 +1,11 @@
 import {
   AGENT_CONFIG_DEFAULTS,
   type AgentConfig,
+  FIXED_PROFILE_CAP_BYTES,
+  METERED_PROFILE_CAP_BYTES,
   NDT7_DEFAULT_DURATION_MS,
   NDT7_DOWNLOAD_PATH,
+  NDT7_EARLY_EXIT_MB,
   NDT7_UPLOAD_PATH,
   type Ndt7Body,
   type Ndt7Test,
@@ -38,13 +41,29 @@ export function defaultUserAgent(): string {
 }
 
 /** Client metadata sent in the query string (stored by the server; ≤ 4096 bytes in all). */
-function metadataQuery(): string {
+function metadataQuery(path: string): string {
   return new URLSearchParams({
     client_name: 'hatang-agent',
     client_version: VERSION,
     client_os: process.platform,
     client_arch: process.arch,
+    // The fixed profile's 250 MB cap, enforced by the server (ndt7's only early_exit value).
+    ...(path === NDT7_DOWNLOAD_PATH ? { early_exit: String(NDT7_EARLY_EXIT_MB) } : {}),
   }).toString();
+}
+
+/** The same early_exit on a URL handed out by locate (which carries only its token). */
+function withEarlyExit(u: string): string {
+  const url = new URL(u);
+  if (!url.searchParams.has('early_exit')) url.searchParams.set('early_exit', String(NDT7_EARLY_EXIT_MB));
+  return url.toString();
+}
+
+/** Per-direction byte cap: speed.capBytes, else the profile's (250 MB fixed, 30 MB metered). */
+function capOf(config: AgentConfig): number {
+  return (
+    config.speed.capBytes ?? (config.speed.profile === 'metered' ? METERED_PROFILE_CAP_BYTES : FIXED_PROFILE_CAP_BYTES)
+  );
 }
 
 /** ws(s):// URL of an ndt7 subtest on a base URL given as ws(s):// or http(s)://. */
@@ -53,7 +72,7 @@ export function ndt7Url(base: string, path: string): string {
   if (u.protocol === 'http:') u.protocol = 'ws:';
   else if (u.protocol === 'https:') u.protocol = 'wss:';
   u.pathname = path;
-  u.search = metadataQuery();
+  u.search = metadataQuery(path);
   return u.toString();
 }
 
@@ -132,7 +151,7 @@ export const ndt7Probe: Probe<'ndt7'> = {
         targets = found.map((t) => ({
           id: idOf(t.machine),
           baseUrl: withoutQuery(t.downloadUrl),
-          downloadUrl: t.downloadUrl,
+          downloadUrl: withEarlyExit(t.downloadUrl),
           uploadUrl: t.uploadUrl,
           bearer: undefined,
           mlab: true,
@@ -151,6 +170,7 @@ export const ndt7Probe: Probe<'ndt7'> = {
       userAgent,
       family: c.family,
       signal: ctx.signal,
+      capBytes: capOf(ctx.config),
       onProgress: ({ test, elapsedMs, bps }: { test: Ndt7Test; elapsedMs: number; bps: number }) =>
         ctx.onProgress?.({ phase: test, bps, fraction: Math.min(1, elapsedMs / NDT7_DEFAULT_DURATION_MS) }),
     };

@@ -1,13 +1,12 @@
-// The official M-Lab JavaScript client (npm @m-lab/ndt7 0.0.6, the last release that runs on Node
-// as shipped) against the collector's ndt7 server, over IPv4 and IPv6 loopback.
-
-import { createRequire } from 'node:module';
+// M-Lab's own JavaScript client (npm @m-lab/ndt7) against the collector's ndt7 server, over IPv4
+// and IPv6 loopback: 0.0.6 (the last release that runs on Node as shipped) and 0.1.4 (browser-only;
+// Worker and WebSocket provided with worker_threads and ws, see test/helpers/ndt7-js.mjs).
 import { createServer } from 'node:net';
 import { startCollector, type TestCollector } from '@hatang/collector';
 import { COLLECTOR_CONFIG_DEFAULTS, NDT7_DEFAULT_DURATION_MS } from '@hatang/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-
-const require = createRequire(new URL('../../collector/package.json', import.meta.url));
+// @ts-expect-error plain ESM helper
+import { loadNdt7js006, loadNdt7js014 } from '../helpers/ndt7-js.mjs';
 
 interface Ndt7Js {
   test(config: Record<string, unknown>, callbacks: Record<string, (x: any) => void>): Promise<number>;
@@ -27,59 +26,57 @@ if (v6Reason) {
   if (process.env.CI) throw new Error(`IPv6 loopback is required in CI: ${v6Reason}`);
   console.warn(`SKIP ndt7 official client over IPv6: ${v6Reason}`);
 }
+const hosts: { host: string; family: 4 | 6 }[] = [
+  { host: '127.0.0.1', family: 4 },
+  ...(v6Reason ? [] : [{ host: '::1', family: 6 as const }]),
+];
 
-let c: TestCollector | undefined;
+const collectors: TestCollector[] = [];
 afterEach(async () => {
-  await c?.close();
-  c = undefined;
+  await Promise.all(collectors.splice(0).map((c) => c.close()));
 });
 
 /** Relative difference of two rates. */
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(a, b);
 
-async function runOfficialClient(host: string) {
-  // The ndt7 default (10 s): the 0.0.6 upload worker runs 10 s by itself, and its last client
-  // measurement is only exact when it, not the server, ends the upload.
-  c = await startCollector({
+/** One client run against its own collector: the client's callbacks and the server's records. */
+async function runOne(ndt7: Ndt7Js, host: string, version: string) {
+  // The ndt7 default (10 s): these clients' upload workers run 10 s by themselves, and their last
+  // client measurement is only exact when they, not the server, end the upload.
+  const c = await startCollector({
     host,
     config: {
       ...COLLECTOR_CONFIG_DEFAULTS,
       ndt7: { ...COLLECTOR_CONFIG_DEFAULTS.ndt7, durationMs: NDT7_DEFAULT_DURATION_MS },
     },
   });
-  const ndt7 = require('@m-lab/ndt7') as Ndt7Js;
+  collectors.push(c);
   const seen: Record<string, any> = {};
   const errors: unknown[] = [];
-  // 0.0.6 runs each subtest in a child process (workerjs → child_process.fork), which inherits
-  // vitest's `--conditions import` flags; under them the child's require('ws') would load ws's ESM
-  // wrapper. Fork the children as a user's plain `node` would: without the test runner's flags.
-  const saved = process.execArgv.splice(0);
-  const rc = await ndt7
-    .test(
-      {
-        server: new URL(c.url).host,
-        protocol: 'ws',
-        userAcceptedDataPolicy: true,
-        metadata: { client_name: 'ndt7-js-interop-test' },
+  const rc = await ndt7.test(
+    {
+      server: new URL(c.url).host,
+      protocol: 'ws',
+      userAcceptedDataPolicy: true,
+      metadata: { client_name: `ndt7-js-${version}-interop-test` },
+    },
+    {
+      downloadComplete: (d) => {
+        seen.down = d;
       },
-      {
-        downloadComplete: (d) => {
-          seen.down = d;
-        },
-        uploadComplete: (d) => {
-          seen.up = d;
-        },
-        error: (e) => errors.push(e),
+      uploadComplete: (d) => {
+        seen.up = d;
       },
-    )
-    .finally(() => process.execArgv.push(...saved));
+      error: (e) => errors.push(e),
+    },
+  );
   await c.app.ndt7.idle();
   const rows = c.app.db.prepare('SELECT * FROM ndt7_tests ORDER BY started_at').all() as any[];
   return { rc, errors, seen, rows };
 }
 
-async function check(host: string, family: 4 | 6) {
-  const { rc, errors, seen, rows } = await runOfficialClient(host);
+function check(run: Awaited<ReturnType<typeof runOne>>, family: 4 | 6, version: string) {
+  const { rc, errors, seen, rows } = run;
   expect(errors).toEqual([]);
   expect(rc).toBe(0);
   expect(rows.map((r) => [r.test, r.family])).toEqual([
@@ -94,7 +91,7 @@ async function check(host: string, family: 4 | 6) {
   expect(seen.down.LastServerMeasurement.AppInfo.NumBytes).toBeGreaterThan(0);
   expect(seen.up.LastServerMeasurement.Test).toBe('upload');
   console.log(
-    `ndt7-js 0.0.6 over IPv${family}: download client ${(clientDown / 1e6).toFixed(0)} vs server ${(down.server_bps / 1e6).toFixed(0)} Mbit/s (ratio ${(clientDown / down.server_bps).toFixed(3)}); ` +
+    `ndt7-js ${version} over IPv${family}: download client ${(clientDown / 1e6).toFixed(0)} vs server ${(down.server_bps / 1e6).toFixed(0)} Mbit/s (ratio ${(clientDown / down.server_bps).toFixed(3)}); ` +
       `upload client ${(clientUp / 1e6).toFixed(0)} vs server ${(up.server_bps / 1e6).toFixed(0)} Mbit/s (ratio ${(clientUp / up.server_bps).toFixed(3)})`,
   );
   expect(clientDown).toBeGreaterThan(0);
@@ -103,24 +100,36 @@ async function check(host: string, family: 4 | 6) {
   expect(rel(clientUp, up.server_bps)).toBeLessThan(0.1);
   // Both subtests ran to their time limit and the client's metadata was stored.
   expect(JSON.parse(down.metadata)).toMatchObject({
-    client_name: 'ndt7-js-interop-test',
+    client_name: `ndt7-js-${version}-interop-test`,
     client_library_name: 'ndt7-js',
-    client_library_version: '0.0.6',
   });
   expect(down.end_reason).toBe('duration');
   expect(['duration', 'client-closed']).toContain(up.end_reason);
 }
 
-describe('official M-Lab client (@m-lab/ndt7 0.0.6) against the collector', () => {
-  it('completes download and upload over IPv4 loopback; rates agree with the server within 10 %', async () => {
-    await check('127.0.0.1', 4);
+describe('official M-Lab JavaScript client against the collector', () => {
+  // IPv4 and IPv6 run side by side (two collectors) to keep the suite short; each client is
+  // compared only with the server end of its own connection.
+  const families = hosts.map((h) => `IPv${h.family}`).join(' and ');
+
+  it(`@m-lab/ndt7 0.0.6 completes download and upload over ${families} loopback; rates agree with the server within 10 %`, async () => {
+    const ndt7 = loadNdt7js006() as Ndt7Js;
+    // 0.0.6 runs each subtest in a child process (workerjs → child_process.fork), which inherits
+    // vitest's `--conditions import` flags; under them the child's require('ws') would load ws's
+    // ESM wrapper. Fork the children as a user's plain `node` would: without the runner's flags.
+    const saved = process.execArgv.splice(0);
+    try {
+      const runs = await Promise.all(hosts.map((h) => runOne(ndt7, h.host, '0.0.6')));
+      for (const [i, r] of runs.entries()) check(r, hosts[i]!.family, '0.0.6');
+    } finally {
+      process.execArgv.push(...saved);
+    }
   }, 60_000);
 
-  it.skipIf(!!v6Reason)(
-    'completes download and upload over IPv6 loopback; rates agree with the server within 10 %',
-    async () => {
-      await check('::1', 6);
-    },
-    60_000,
-  );
+  it(`@m-lab/ndt7 0.1.4 (Worker/WebSocket shimmed) completes download and upload over ${families} loopback; rates agree within 10 %`, async () => {
+    const ndt7 = loadNdt7js014() as Ndt7Js;
+    const runs = await Promise.all(hosts.map((h) => runOne(ndt7, h.host, '0.1.4')));
+    for (const [i, r] of runs.entries()) check(r, hosts[i]!.family, '0.1.4');
+    expect(JSON.parse(runs[0]!.rows[0].metadata).client_library_version).toBe('0.1.4');
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { connect as tcpConnect } from 'node:net';
-import { startCollector, type TestCollector } from '@hatang/collector';
+import { openDb, startCollector, type TestCollector } from '@hatang/collector';
 import {
   COLLECTOR_CONFIG_DEFAULTS,
   type CollectorConfig,
@@ -286,6 +286,23 @@ describe('ndt7 server: upload and limits', () => {
     expect(next.status).toBe(101);
     await drain(next);
     sock.destroy();
+  });
+});
+
+describe('ndt7 server: shutdown', () => {
+  it('drops running subtests when the collector closes, and records them as shutdown', async () => {
+    const col = await start({ durationMs: 10_000 });
+    const r = await open(wsUrl(col.url, '/ndt/v7/download'), NDT7_SUBPROTOCOL);
+    await new Promise((res) => setTimeout(res, 200));
+    const t0 = performance.now();
+    await col.app.close();
+    expect(performance.now() - t0).toBeLessThan(3000);
+    const d = await drain(r);
+    expect(d.code).toBe(1006); // dropped, not closed politely
+    // The record was written before the database closed with the app.
+    const db = openDb({ path: col.dbPath, readonly: true });
+    expect(db.prepare('SELECT end_reason FROM ndt7_tests').all()).toEqual([{ end_reason: 'shutdown' }]);
+    db.close();
   });
 });
 

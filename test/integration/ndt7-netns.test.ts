@@ -1,6 +1,8 @@
 // Short CI variant of bench/ndt7 (pnpm bench:ndt7): hatang's ndt7 client against hatang's server
-// across a tbf-shaped namespace link at 40/10 Mbit/s, 4 s subtests, IPv4 and IPv6. Each rate must
-// read within ±5 % of the link's TCP goodput ceiling. Needs root (network namespaces) and dist/.
+// across a tbf-shaped namespace link at 40/10 Mbit/s, IPv4 and IPv6. The benchmark holds each
+// rate to ±5 % of the link's TCP goodput ceiling over ndt7's 10 s subtests; here subtests last 4 s
+// to keep CI short, so the start-up (process and TCP ramp, counted in ndt7's figure) weighs 2.5×
+// more and a busy CI machine can cost a few percent: the bound is ±10 %. Needs root and dist/.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +14,7 @@ import { requireNetns } from '../helpers/netns.mjs';
 const ns = requireNetns('ndt7 shaped-link test');
 
 describe.skipIf(!!ns.skip)('ndt7 on a tbf-shaped link (40/10 Mbit/s)', () => {
-  it('reads within ±5 % of the TCP goodput ceiling in both directions, over IPv4 and IPv6', async () => {
+  it('reads within ±10 % of the TCP goodput ceiling in 4 s subtests, both directions, IPv4 and IPv6', async () => {
     for (const f of ['collector/dist/cli.js', 'agent/dist/index.js']) {
       const p = fileURLToPath(new URL(`../../${f}`, import.meta.url));
       if (!existsSync(p)) throw new Error(`${p} is missing: run pnpm build first (pnpm test does)`);
@@ -26,9 +28,9 @@ describe.skipIf(!!ns.skip)('ndt7 on a tbf-shaped link (40/10 Mbit/s)', () => {
       );
       expect(r.status, JSON.stringify(r.error)).toBe('ok');
       expect(r.resultFamily).toBe(r.family);
-      expect(down).toBeGreaterThan(0.95);
+      expect(down).toBeGreaterThan(0.9);
       expect(down).toBeLessThan(1.05);
-      expect(up).toBeGreaterThan(0.95);
+      expect(up).toBeGreaterThan(0.9);
       expect(up).toBeLessThan(1.05);
     }
   }, 90_000);

@@ -1,6 +1,6 @@
-// M-Lab's own JavaScript client (npm @m-lab/ndt7) against the collector's ndt7 server, over IPv4
-// and IPv6 loopback: 0.0.6 (the last release that runs on Node as shipped) and 0.1.4 (browser-only;
-// Worker and WebSocket provided with worker_threads and ws, see test/helpers/ndt7-js.mjs).
+// M-Lab's own JavaScript client (npm @m-lab/ndt7) against the collector's ndt7 server: 0.0.6 (the
+// last release that runs on Node as shipped) over IPv4 and IPv6 loopback, and 0.1.4 (browser-only;
+// Worker and WebSocket provided with worker_threads and ws, see test/helpers/ndt7-js.mjs) over IPv4.
 import { createServer } from 'node:net';
 import { startCollector, type TestCollector } from '@hatang/collector';
 import { COLLECTOR_CONFIG_DEFAULTS, NDT7_DEFAULT_DURATION_MS } from '@hatang/shared';
@@ -108,8 +108,8 @@ function check(run: Awaited<ReturnType<typeof runOne>>, family: 4 | 6, version: 
 }
 
 describe('official M-Lab JavaScript client against the collector', () => {
-  // IPv4 and IPv6 run side by side (two collectors) to keep the suite short; each client is
-  // compared only with the server end of its own connection.
+  // 0.0.6: IPv4 and IPv6 run side by side (two collectors, clients in child processes) to keep
+  // the suite short; each client is compared only with the server end of its own connection.
   const families = hosts.map((h) => `IPv${h.family}`).join(' and ');
 
   it(`@m-lab/ndt7 0.0.6 completes download and upload over ${families} loopback; rates agree with the server within 10 %`, async () => {
@@ -126,10 +126,12 @@ describe('official M-Lab JavaScript client against the collector', () => {
     }
   }, 60_000);
 
-  it(`@m-lab/ndt7 0.1.4 (Worker/WebSocket shimmed) completes download and upload over ${families} loopback; rates agree within 10 %`, async () => {
+  it('@m-lab/ndt7 0.1.4 (Worker/WebSocket shimmed) completes download and upload over IPv4 loopback; rates agree within 10 %', async () => {
+    // IPv4 only, to keep the suite short: the IPv6 path of the server is the one 0.0.6 exercises.
+    // 0.1.4's workers are threads of this process, which also runs the server.
     const ndt7 = loadNdt7js014() as Ndt7Js;
-    const runs = await Promise.all(hosts.map((h) => runOne(ndt7, h.host, '0.1.4')));
-    for (const [i, r] of runs.entries()) check(r, hosts[i]!.family, '0.1.4');
-    expect(JSON.parse(runs[0]!.rows[0].metadata).client_library_version).toBe('0.1.4');
+    const r = await runOne(ndt7, '127.0.0.1', '0.1.4');
+    check(r, 4, '0.1.4');
+    expect(JSON.parse(r.rows[0].metadata).client_library_version).toBe('0.1.4');
   }, 60_000);
 });

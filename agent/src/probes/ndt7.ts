@@ -101,7 +101,8 @@ function outcomeError(code: string, phase: string, message: string, family: 4 | 
 function direction(r: Ndt7SubtestResult): NonNullable<Ndt7Body['download']> {
   const headline = r.test === 'download' ? r.clientBps : (r.serverBps ?? 0);
   const tcp = r.lastServer?.TCPInfo;
-  const retrans = retransPct(tcp);
+  // The server retransmits only what it sends: its share means something for the download alone.
+  const retrans = r.test === 'download' ? retransPct(tcp) : undefined;
   return {
     bps: Math.round(headline),
     bytes: r.bytes,

@@ -409,7 +409,8 @@ export function createNdt7Server(opts: Ndt7ServerOptions): Ndt7Server {
         appBytes,
         serverBps: measurementBps(final, test),
         minRttMs: tcp?.MinRTT !== undefined ? tcp.MinRTT / 1000 : undefined,
-        retransPct: retransPct(tcp),
+        // Only the sender's retransmissions are visible here: meaningful for downloads alone.
+        retransPct: test === 'download' ? retransPct(tcp) : undefined,
         tcpInfo: tcp,
         endReason,
         closeCode: code,

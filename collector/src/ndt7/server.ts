@@ -130,8 +130,10 @@ export function resolveNdt7Config(c: Partial<Ndt7Config> | undefined): Ndt7Confi
   return cfg;
 }
 
+/** "ip:port", "[ip6]:port"; IPv4-mapped addresses (a dual-stack listener) shown as IPv4. */
 function hostPort(addr: string | undefined, port: number | undefined): string {
-  const a = addr ?? '';
+  let a = addr ?? '';
+  if (a.startsWith('::ffff:') && a.includes('.')) a = a.slice(7);
   return a.includes(':') ? `[${a}]:${port ?? 0}` : `${a}:${port ?? 0}`;
 }
 

@@ -23,7 +23,21 @@ export function envNames(): string[] {
 }
 
 export function validateConfig(value: unknown, source = 'config'): AgentConfig {
-  return validateConfigWith(AGENT_CONFIG_SPEC, value, source);
+  return checkNdt7(validateConfigWith(AGENT_CONFIG_SPEC, value, source), source);
+}
+
+/** M-Lab mode needs the data policy accepted in so many words (docs/ndt7.md). */
+function checkNdt7(cfg: AgentConfig, source: string): AgentConfig {
+  if (cfg.ndt7?.mlab && !cfg.ndt7.acceptMlabDataPolicy) {
+    throw new HatangError(
+      'HATANG_ERR_CONFIG',
+      `${source}: ndt7.mlab is true but ndt7.acceptMlabDataPolicy is not: M-Lab publishes every result with the client's IP address`,
+      {
+        hint: "Read M-Lab's privacy policy, then set ndt7.acceptMlabDataPolicy: true — or set ndt7.mlab: false to test against the province only.",
+      },
+    );
+  }
+  return cfg;
 }
 
 export interface LoadConfigOptions {
@@ -39,6 +53,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): AgentConfig {
     env: opts.env ?? process.env,
     fileHint: 'Pass --config with the path of the agent YAML file (default /etc/hatang/agent.yaml).',
   });
+  checkNdt7(cfg, opts.file ?? 'config');
   if (!cfg.collector.token && cfg.collector.tokenFile) {
     try {
       cfg.collector.token = readFileSync(cfg.collector.tokenFile, 'utf8').trim();

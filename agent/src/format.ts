@@ -27,6 +27,16 @@ export function describeResult(r: Result): string {
         );
       }
       break;
+    case 'ndt7': {
+      const b = r.ndt7;
+      if (b?.download)
+        lines.push(
+          `  ndt7 download ${formatMbps(b.download.bps)}${b.download.minRttMs !== undefined ? `  (MinRTT ${b.download.minRttMs.toFixed(1)} ms)` : ''}`,
+        );
+      if (b?.upload) lines.push(`  ndt7 upload   ${formatMbps(b.upload.bps)}  (measured by the server)`);
+      if (b?.mlab) lines.push(`  M-Lab server ${b.machine ?? ''} (result published by M-Lab)`);
+      break;
+    }
     default:
       break;
   }

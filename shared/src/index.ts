@@ -1,5 +1,7 @@
 export * from './config-loader.js';
 export * from './errors.js';
+export * from './ndt7.js';
+export * from './ndt7-spec.js';
 export * from './schemas/agent-config.js';
 export * from './schemas/collector-config.js';
 export * from './schemas/common.js';

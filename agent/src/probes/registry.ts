@@ -1,5 +1,6 @@
 import type { ResultKind } from '@hatang/shared';
 import { latencyProbe } from './latency.js';
+import { ndt7Probe } from './ndt7.js';
 import type { Probe } from './probe.js';
 import { speedProbe } from './speed.js';
 
@@ -10,6 +11,7 @@ import { speedProbe } from './speed.js';
 export const probes: Partial<{ [K in ResultKind]: Probe<K> }> = {
   speed: speedProbe,
   latency: latencyProbe,
+  ndt7: ndt7Probe,
 };
 
 export function probeFor(kind: string): Probe | undefined {

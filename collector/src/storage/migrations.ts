@@ -69,4 +69,32 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 60,
+    name: 'ndt7: server-side record of every subtest',
+    sql: `
+      -- One row per ndt7 subtest the collector served (docs/ndt7.md). metadata is the client's
+      -- query string (at most 4096 bytes, server_ keys and access_token left out) as JSON.
+      CREATE TABLE ndt7_tests (
+        uuid          TEXT PRIMARY KEY,       -- ConnectionInfo.UUID sent to the client
+        test          TEXT NOT NULL CHECK (test IN ('download','upload')),
+        started_at    INTEGER NOT NULL,       -- ms since epoch, end of the WebSocket handshake
+        duration_ms   INTEGER NOT NULL,
+        client_addr   TEXT NOT NULL,          -- ip:port as the server saw it
+        server_addr   TEXT NOT NULL,
+        family        INTEGER NOT NULL,
+        agent_id      TEXT,                   -- set when an agent token opened the test
+        user_agent    TEXT,
+        metadata      TEXT NOT NULL,          -- JSON object
+        app_bytes     INTEGER NOT NULL,       -- application bytes sent (download) or received (upload)
+        server_bps    REAL,                   -- the server's own rate: TCPInfo where known, else AppInfo
+        min_rtt_ms    REAL,
+        retrans_pct   REAL,
+        tcp_info      TEXT,                   -- last TCPInfo as JSON, where the platform gave it
+        end_reason    TEXT NOT NULL,          -- duration | early-exit | client-closed | hard-limit | protocol-error | shutdown
+        close_code    INTEGER
+      );
+      CREATE INDEX ndt7_tests_time ON ndt7_tests (started_at);
+    `,
+  },
 ];

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { MLAB_LOCATE_URL } from '../ndt7-spec.js';
 import { StringEnum } from './common.js';
 import { ACCESS_TYPES } from './results.js';
 
@@ -124,6 +125,56 @@ export const AgentConfigSchema = Type.Object(
       strict,
     ),
     // Sections added per area go below, one key each (schedule, budget, udp, ndt7, …).
+    ndt7: Type.Object(
+      {
+        server: opt(
+          Type.String({
+            minLength: 1,
+            maxLength: 512,
+            pattern: '^(wss?|https?)://',
+            description:
+              'ndt7 server base URL (ws://, wss://, http:// or https://); default the first speed-test server, else the collector.',
+          }),
+        ),
+        token: opt(
+          Type.String({
+            minLength: 1,
+            maxLength: 256,
+            description: 'Access token for a self-hosted ndt7 server that requires one; default the agent token.',
+          }),
+        ),
+        family: StringEnum(['auto', '4', '6'] as const, {
+          description: 'IP family for ndt7: auto (system preference), 4 or 6.',
+        }),
+        mlab: Type.Boolean({
+          description:
+            "Test against M-Lab's public servers found through locate v2 instead of the province's server. M-Lab publishes every result with the client's IP address: needs acceptMlabDataPolicy.",
+        }),
+        acceptMlabDataPolicy: Type.Boolean({
+          description:
+            "Set to true to record that the operator read and accepts M-Lab's data policy (results and IP addresses are published). Required for mlab.",
+        }),
+        locateUrl: Type.String({
+          minLength: 1,
+          maxLength: 512,
+          pattern: '^https?://',
+          description: "M-Lab's locate v2 URL for ndt7 (change only for a stand-in in tests).",
+        }),
+        userAgent: opt(
+          Type.String({
+            minLength: 1,
+            maxLength: 256,
+            description: 'User-Agent sent to locate and ndt7 servers; default hatang-agent/<version> (ndt7).',
+          }),
+        ),
+        locateRetries: Type.Integer({
+          minimum: 0,
+          maximum: 5,
+          description: 'Back-off waits (60, 120, 240, 480, 960 s ± 5 %) tried when locate has no capacity (204).',
+        }),
+      },
+      strict,
+    ),
   },
   strict,
 );
@@ -140,4 +191,5 @@ export const AGENT_CONFIG_DEFAULTS: Omit<AgentConfig, 'collector'> & { collector
     uplink: { batchSize: 500, intervalMs: 60_000, timeoutMs: 30_000 },
     log: { level: 'info' },
     ipv6: { targets: [] },
+    ndt7: { family: 'auto', mlab: false, acceptMlabDataPolicy: false, locateUrl: MLAB_LOCATE_URL, locateRetries: 5 },
   };

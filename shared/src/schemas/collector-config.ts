@@ -1,4 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
+import {
+  NDT7_DEFAULT_DURATION_MS,
+  NDT7_DEFAULT_MAX_CONCURRENT,
+  NDT7_MAX_DURATION_MS,
+  NDT7_MIN_DURATION_MS,
+} from '../ndt7-spec.js';
 import { StringEnum } from './common.js';
 
 const strict = { additionalProperties: false } as const;
@@ -54,6 +60,36 @@ export const CollectorConfigSchema = Type.Object(
       strict,
     ),
     // Sections added per area go below, one key each (speed, ndt7, ingest, targets, metrics, dashboard, …).
+    ndt7: Type.Object(
+      {
+        enabled: Type.Boolean({ description: 'Serve ndt7 on /ndt/v7/download and /ndt/v7/upload.' }),
+        maxConcurrent: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          description: 'Subtests run at once; one more is refused with 503 and Retry-After.',
+        }),
+        durationMs: Type.Integer({
+          minimum: NDT7_MIN_DURATION_MS,
+          maximum: NDT7_MAX_DURATION_MS,
+          description: 'Length of a subtest from the end of the handshake, ms (ndt7: 10 000).',
+        }),
+        maxDurationMs: Type.Integer({
+          minimum: NDT7_MIN_DURATION_MS,
+          maximum: NDT7_MAX_DURATION_MS,
+          description:
+            'Hard limit of a subtest, ms; past it the connection is dropped and its slot freed (ndt7: 15 000).',
+        }),
+        requireToken: Type.Boolean({
+          description:
+            'Refuse subtests without a token (access_token query parameter or Authorization: Bearer): one of ndt7.tokens, or an agent token (role all).',
+        }),
+        tokens: Type.Array(Type.String({ minLength: 16, maxLength: 256, description: 'A static access token.' }), {
+          maxItems: 64,
+          description: 'Static access tokens for browsers and other ndt7 clients, when requireToken is set.',
+        }),
+      },
+      strict,
+    ),
   },
   strict,
 );
@@ -65,4 +101,12 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
   role: 'all',
   log: { level: 'info' },
   load: { maxInFlightIngest: 32, retryAfterMinS: 5, retryAfterMaxS: 60, maxEventLoopUtilization: 0.9 },
+  ndt7: {
+    enabled: true,
+    maxConcurrent: NDT7_DEFAULT_MAX_CONCURRENT,
+    durationMs: NDT7_DEFAULT_DURATION_MS,
+    maxDurationMs: NDT7_MAX_DURATION_MS,
+    requireToken: false,
+    tokens: [],
+  },
 };

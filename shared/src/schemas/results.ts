@@ -133,6 +133,8 @@ export const Ndt7Direction = obj(
     retransPct: opt(
       Type.Number({ minimum: 0, maximum: 100, description: 'Retransmitted share of bytes, where given.' }),
     ),
+    serverBps: opt(Bps("The server's own figure: its TCPInfo (BytesAcked down, BytesReceived up) or AppInfo.")),
+    clientBps: opt(Bps("The client's own figure: bytes it received (down) or handed to the socket (up).")),
   },
   strict,
 );
@@ -143,6 +145,7 @@ export const Ndt7Body = obj(
     upload: opt(Ndt7Direction),
     serverUuid: opt(Text('ConnectionInfo.UUID from the server.')),
     mlab: opt(Type.Boolean({ description: 'True when an M-Lab server was used.' })),
+    machine: opt(Text('M-Lab machine (or server host) that ran the test.')),
   },
   strict,
 );

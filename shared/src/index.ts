@@ -1,5 +1,6 @@
 export * from './config-loader.js';
 export * from './errors.js';
+export * from './ipv6.js';
 export * from './schemas/agent-config.js';
 export * from './schemas/collector-config.js';
 export * from './schemas/common.js';
@@ -7,6 +8,7 @@ export * from './schemas/ingest.js';
 export * from './schemas/results.js';
 export * from './spec.js';
 export * from './stats/basic.js';
+export * from './stats/ipv6.js';
 export * from './stats/throughput.js';
 export * from './time.js';
 export * from './units.js';

@@ -5,6 +5,7 @@ import { dbPlugin } from './plugins/db.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { ipv6Routes } from './routes/ipv6.js';
 import { speedRoutes } from './routes/speed.js';
 import type { Db } from './storage/db.js';
 import { VERSION } from './version.js';
@@ -47,6 +48,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     await app.register(dbPlugin, { dbPath: opts.dbPath ?? './data/hatang.db', ...(opts.db ? { db: opts.db } : {}) });
     await app.register(authPlugin);
     await app.register(ingestRoutes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(ipv6Routes, { ...(opts.now ? { now: opts.now } : {}) });
   }
   return app;
 }

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeIpv6Code, IPV6_CHECK_LABELS, IPV6_CHECKS, IPV6_CODES, isIpv6Code, isPlaceholderUrl } from './ipv6.js';
+import { Ipv6Body } from './schemas/results.js';
+import { IPV6_MAX_TARGETS } from './spec.js';
+import { Validator } from './validate.js';
 
 describe('IPv6 vocabulary', () => {
   const doc = readFileSync(new URL('../../docs/ipv6.md', import.meta.url), 'utf8');
@@ -44,4 +47,31 @@ describe('IPv6 vocabulary', () => {
     ['https://invalid.example.vn/', false],
     ['not a url', false],
   ])('%s is a placeholder: %s', (url, p) => expect(isPlaceholderUrl(url)).toBe(p));
+});
+
+describe('Ipv6Body on the wire', () => {
+  const v = new Validator(Ipv6Body);
+  const target = (i: number) => ({
+    name: `t${i}`,
+    url: `https://t${i}.hatang.test/`,
+    checks: [{ check: 'http-v6', status: 'pass', ms: 12, family: 6, httpStatus: 200, detail: 'HTTP 200 · TLS ok' }],
+  });
+  const body = (n: number) => ({
+    host: { globalAddress: true, defaultRoute: true },
+    targets: Array.from({ length: n }, (_, i) => target(i)),
+  });
+
+  it('takes the configured targets plus the collector, each check with its family and HTTP status', () => {
+    expect(v.explain(body(IPV6_MAX_TARGETS + 1))).toBeUndefined();
+    expect(v.explain(body(IPV6_MAX_TARGETS + 2))).toMatch(/targets/);
+  });
+
+  it('names a bad field', () => {
+    const b = body(1);
+    (b.targets[0]!.checks[0] as any).httpStatus = 600;
+    expect(v.explain(b)).toMatch(/httpStatus/);
+    (b.targets[0]!.checks[0] as any).httpStatus = 200;
+    (b.targets[0]!.checks[0] as any).family = 5;
+    expect(v.explain(b)).toMatch(/family/);
+  });
 });

@@ -109,8 +109,10 @@ export async function createIpv6Bed(o) {
       nx: 'nx.hatang.test',
       brokenv6: 'brokenv6.hatang.test',
     };
-    // An IPv6 address on the server's subnet that nobody holds: connects to it go unanswered.
-    const dead6 = addr.server6.replace(/::2$/, '::99');
+    // An IPv6 address off the link, routed to the server, which black-holes it: packets to it are
+    // dropped without a word (no neighbour discovery, no ICMPv6), so connects time out.
+    const dead6 = '2001:db8:ffff::1';
+    link.exec(link.server, ['ip', '-6', 'route', 'add', 'blackhole', '2001:db8:ffff::/48']);
     const dnsmasq = link.spawn(link.server, [
       'dnsmasq',
       '--no-daemon',

@@ -39,6 +39,7 @@ describe('ipv6TargetFacts', () => {
         ],
       },
       { name: 'placeholder', checks: [{ check: 'config', status: 'skip', code: 'NOT_CONFIGURED' }] },
+      { name: 'typo', checks: [{ check: 'config', status: 'fail', code: 'BAD_URL' }] },
     ],
   };
 
@@ -88,6 +89,7 @@ describe('ipv6TargetFacts', () => {
         pmtuOk: null,
         v6Code: null, // not checked: no reason to give
       },
+      expect.objectContaining({ name: 'typo', checked: false }),
     ]);
   });
 

@@ -21,7 +21,7 @@ type Check = Ipv6Body['targets'][number]['checks'][number];
 /** What one result says about one target, reduced to the figures the report needs. */
 export interface Ipv6TargetFacts {
   name: string;
-  /** False for a placeholder target or one whose every check was skipped: left out of figures. */
+  /** False for a placeholder, a bad URL, or a target whose every check was skipped: left out of figures. */
   checked: boolean;
   /** The target answered HTTP(S) over IPv6 only (http-v6 pass or slow). */
   v6Ok: boolean;
@@ -59,7 +59,8 @@ export function ipv6TargetFacts(body: Ipv6Body): Ipv6TargetFacts[] {
     }
     return {
       name: t.name,
-      checked: t.checks.some((c) => c.status !== 'skip'),
+      // A placeholder or a bad URL (the `config` check) is a configuration matter, not a finding.
+      checked: t.checks.some((c) => c.check !== 'config' && c.status !== 'skip'),
       v6Ok,
       aaaa: aaaa && aaaa.status !== 'skip' ? ok(aaaa) : null,
       v4Ms: ok(v4) && v4?.ms !== undefined ? v4.ms : null,

@@ -1,7 +1,8 @@
-import { formatBytes, formatMbps, type Result } from '@hatang/shared';
+import { formatBytes, formatMbps, type Lang, type Result } from '@hatang/shared';
+import { formatIpv6Checklist } from './ipv6/checklist.js';
 
 /** A readable summary of one result for a person at the commune. */
-export function describeResult(r: Result): string {
+export function describeResult(r: Result, opts: { lang?: Lang } = {}): string {
   const lines: string[] = [];
   const head = `${r.kind} ${r.status} · ${r.startedAt} · IPv${r.network.family}${r.server ? ` · ${r.server.url}` : ''}`;
   lines.push(head);
@@ -37,6 +38,9 @@ export function describeResult(r: Result): string {
       if (b?.mlab) lines.push(`  M-Lab server ${b.machine ?? ''} (result published by M-Lab)`);
       break;
     }
+    case 'ipv6':
+      if (r.ipv6) lines.push(...formatIpv6Checklist(r.ipv6, opts.lang ?? 'vi'));
+      break;
     default:
       break;
   }

@@ -1,9 +1,11 @@
 export { type Clock, systemClock } from './clock.js';
 export { AGENT_CONFIG_SPEC, envNames, loadConfig, validateConfig } from './config.js';
 export { Daemon } from './daemon.js';
+export { readHostIpv6 } from './ipv6/host.js';
 export { createLogger, type Logger } from './log.js';
 export { LocateError, type LocateTarget, locateNdt7, parseLocateBody, withoutQuery } from './mlab/locate.js';
 export { Outbox } from './outbox/outbox.js';
+export { COLLECTOR_TARGET, ipv6Probe, ipv6TargetsOf } from './probes/ipv6.js';
 export { latencyProbe } from './probes/latency.js';
 export { defaultUserAgent, ndt7Probe, ndt7Url } from './probes/ndt7.js';
 export { Ndt7ClientError, type Ndt7SubtestResult, runNdt7Subtest } from './probes/ndt7-client.js';

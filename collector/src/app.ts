@@ -6,6 +6,7 @@ import { errorsPlugin } from './plugins/errors.js';
 import { sheddingPlugin } from './plugins/shedding.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { ipv6Routes } from './routes/ipv6.js';
 import { ndt7Routes } from './routes/ndt7.js';
 import { speedRoutes } from './routes/speed.js';
 import type { Db } from './storage/db.js';
@@ -50,6 +51,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     await app.register(sheddingPlugin, config.load);
     await app.register(authPlugin);
     await app.register(ingestRoutes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(ipv6Routes, { ...(opts.now ? { now: opts.now } : {}) });
   }
   await app.register(ndt7Routes, { config, role });
   return app;

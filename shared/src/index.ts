@@ -1,5 +1,6 @@
 export * from './config-loader.js';
 export * from './errors.js';
+export * from './ipv6.js';
 export * from './ndt7.js';
 export * from './ndt7-spec.js';
 export * from './schemas/agent-config.js';
@@ -9,6 +10,7 @@ export * from './schemas/ingest.js';
 export * from './schemas/results.js';
 export * from './spec.js';
 export * from './stats/basic.js';
+export * from './stats/ipv6.js';
 export * from './stats/throughput.js';
 export * from './time.js';
 export * from './units.js';

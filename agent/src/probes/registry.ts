@@ -1,4 +1,5 @@
 import type { ResultKind } from '@hatang/shared';
+import { ipv6Probe } from './ipv6.js';
 import { latencyProbe } from './latency.js';
 import { ndt7Probe } from './ndt7.js';
 import type { Probe } from './probe.js';
@@ -12,6 +13,7 @@ export const probes: Partial<{ [K in ResultKind]: Probe<K> }> = {
   speed: speedProbe,
   latency: latencyProbe,
   ndt7: ndt7Probe,
+  ipv6: ipv6Probe,
 };
 
 export function probeFor(kind: string): Probe | undefined {

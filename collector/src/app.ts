@@ -1,14 +1,22 @@
 import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { accessPlugin } from './plugins/access.js';
 import { authPlugin } from './plugins/auth.js';
 import { dbPlugin } from './plugins/db.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { openapiPlugin } from './plugins/openapi.js';
+import { retentionPlugin } from './plugins/retention.js';
 import { sheddingPlugin } from './plugins/shedding.js';
+import { statsPlugin } from './plugins/stats.js';
+import { adminRoutes } from './routes/admin.js';
+import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { ipv6Routes } from './routes/ipv6.js';
 import { ndt7Routes } from './routes/ndt7.js';
 import { speedRoutes } from './routes/speed.js';
+import { statsRoutes } from './routes/stats.js';
+import { unitsRoutes } from './routes/units.js';
 import type { Db } from './storage/db.js';
 import { VERSION } from './version.js';
 
@@ -44,13 +52,21 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     forceCloseConnections: true,
   });
   await app.register(errorsPlugin);
+  await app.register(openapiPlugin, { version: VERSION });
   await app.register(healthRoutes, { version: VERSION, role });
   await app.register(speedRoutes, { config });
   if (role === 'all') {
     await app.register(dbPlugin, { dbPath: opts.dbPath ?? './data/hatang.db', ...(opts.db ? { db: opts.db } : {}) });
     await app.register(sheddingPlugin, config.load);
     await app.register(authPlugin);
-    await app.register(ingestRoutes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(statsPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(accessPlugin);
+    await app.register(retentionPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(ingestRoutes, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(statsRoutes);
+    await app.register(unitsRoutes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(adminRoutes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(exportRoutes, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(ipv6Routes, { ...(opts.now ? { now: opts.now } : {}) });
   }
   await app.register(ndt7Routes, { config, role });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isoWeekOf, isoWeekRange, previousIsoWeek, rebase } from './time.js';
+import { isoWeekOf, isoWeekRange, previousIsoWeek } from './stats/periods.js';
+import { rebase } from './time.js';
 
 const T = Date.UTC(2026, 10, 28, 5, 0, 0);
 

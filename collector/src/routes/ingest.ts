@@ -3,27 +3,51 @@ import { createGunzip } from 'node:zlib';
 import {
   API_PREFIX,
   bootOffset,
+  COLLECTOR_CONFIG_DEFAULTS,
+  type CollectorConfig,
   HatangError,
   IngestEnvelope,
   type IngestResponse,
   MAX_INGEST_BODY_BYTES,
+  MAX_JSON_DEPTH,
   rebase,
   Validator,
 } from '@hatang/shared';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { headlineColumns } from '../ingest/columns.js';
+import { resultFlags } from '../ingest/flags.js';
+import { jsonDepthExceeds } from '../ingest/json-depth.js';
+import { RateLimiter } from '../ingest/rate-limit.js';
 import { checkResult } from '../ingest/validate.js';
+import { countsInStats, normIsp, RollupBatch } from '../stats/rollup.js';
+import { createRollupRepo } from '../storage/rollups.js';
 
 const envelope = new Validator(IngestEnvelope);
 
 export interface IngestRouteOptions {
   /** Clock, injectable for tests. */
   now?: () => number;
+  /** Collector config (ingest.ratePerMinute, ingest.burst). */
+  config?: CollectorConfig;
 }
 
 /** `POST /api/v1/results`: an agent pushes a batch; each result is accepted, a duplicate, or rejected with its reason. */
 export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOptions) {
   const now = opts.now ?? Date.now;
+  const limits = (opts.config ?? COLLECTOR_CONFIG_DEFAULTS).ingest;
+  const limiter = new RateLimiter(limits.ratePerMinute, limits.burst);
+  const rollups = createRollupRepo(app.db);
+
+  /** preHandler after requireAgent: per-agent token bucket, 429 + Retry-After past it. */
+  const rateLimit = async (req: FastifyRequest) => {
+    const wait = limiter.take((req.agent as NonNullable<typeof req.agent>).id, now());
+    if (wait > 0) {
+      throw new HatangError('HATANG_ERR_RATE_LIMITED', `too many ingest requests from this agent; retry in ${wait} s`, {
+        hint: 'Agents back off by the Retry-After header; raise ingest.ratePerMinute if this is expected.',
+        details: { retryAfterS: wait },
+      });
+    }
+  };
 
   // gzip bodies are inflated before parsing; the 1 MiB limit applies to the inflated JSON too.
   app.addHook('preParsing', async (req, _reply, payload) => {
@@ -63,36 +87,48 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     return inflated;
   });
 
-  // Plain JSON.parse for ingest: fastify's default parser refuses a whole body that holds a
-  // `__proto__` key, which would turn one odd result into a poison batch the agent resends forever.
-  // Here such a key is an own property like any other, and strict validation rejects that result
-  // alone ("/__proto__ is not allowed"); nothing merges parsed objects, so nothing is polluted.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: MAX_INGEST_BODY_BYTES },
-    (_req, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch (err) {
-        done(new HatangError('HATANG_ERR_VALIDATION', `body is not valid JSON: ${(err as Error).message}`), undefined);
-      }
-    },
-  );
+  // JSON with a nesting guard: results nest about 5 deep, so anything past MAX_JSON_DEPTH is
+  // refused before it is parsed. Plain JSON.parse otherwise: fastify's default parser refuses a
+  // whole body holding a `__proto__` key, which would turn one odd result into a poison batch the
+  // agent resends forever. Here such a key is an own property like any other and strict
+  // validation rejects that result alone; nothing merges parsed objects, so nothing is polluted.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
+      done(new HatangError('HATANG_ERR_VALIDATION', `body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new HatangError('HATANG_ERR_VALIDATION', `body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
 
   app.post(
     `${API_PREFIX}/results`,
-    { bodyLimit: MAX_INGEST_BODY_BYTES, preHandler: app.requireAgent },
+    { bodyLimit: MAX_INGEST_BODY_BYTES, preHandler: [app.requireAgent, rateLimit] },
     async (req): Promise<IngestResponse> => {
       const agent = req.agent!;
+      if (
+        req.body &&
+        typeof req.body === 'object' &&
+        (Object.hasOwn(req.body, '__proto__') || Object.hasOwn(req.body, 'constructor'))
+      ) {
+        throw new HatangError('HATANG_ERR_VALIDATION', 'envelope: has a forbidden "__proto__" or "constructor" key');
+      }
       const problem = envelope.explain(req.body);
       if (problem) throw new HatangError('HATANG_ERR_VALIDATION', `envelope: ${problem}`);
       const batch = req.body as IngestEnvelope;
       const receivedAt = now();
       const out: IngestResponse = { accepted: [], duplicate: [], rejected: [] };
+      const batchRollup = new RollupBatch(rollups);
+      let touched: number[] = [];
 
       app.repo.transaction(() => {
         let version: string | null = null;
+        // Boot offsets looked up once per boot id in the batch.
+        const offsets = new Map<string, number | undefined>();
         for (const raw of batch.results) {
           const c = checkResult(raw);
           if (!c.ok) {
@@ -100,21 +136,25 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             continue;
           }
           const r = c.result;
-          const owner = app.repo.resultOwner(r.id);
-          if (owner !== undefined) {
-            if (owner === agent.id) out.duplicate.push(r.id);
-            else out.rejected.push({ id: r.id, code: 'HATANG_ERR_ID_TAKEN', message: '/id belongs to another agent' });
-            continue;
-          }
+          if (!offsets.has(r.clock.bootId)) offsets.set(r.clock.bootId, app.repo.bootOffset(agent.id, r.clock.bootId));
           const wallAt = Date.parse(r.startedAt);
           const t = rebase({
             result: r.clock,
             wallAt,
             batch: batch.clock,
             receivedAt,
-            knownOffsetMs: app.repo.bootOffset(agent.id, r.clock.bootId),
+            knownOffsetMs: offsets.get(r.clock.bootId),
           });
-          app.repo.insertResult({
+          const columns = headlineColumns(r);
+          const flags = resultFlags({
+            trusted: t.trusted,
+            wallAt,
+            receivedAt,
+            skewMs: t.skewMs,
+            agentLimited: r.agentLimited ?? false,
+          });
+          // Insert first; an id already stored is a duplicate (same agent) or taken (another agent).
+          const inserted = app.repo.insertResult({
             id: r.id,
             agentId: agent.id,
             kind: r.kind,
@@ -127,17 +167,33 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             family: r.network.family,
             isp: r.network.isp ?? null,
             serverId: r.server?.id ?? null,
-            ...headlineColumns(r),
+            ...columns,
             bytesUsed: r.bytesUsed,
             agentLimited: r.agentLimited ?? false,
+            flags,
             body: JSON.stringify(r),
           });
+          if (!inserted) {
+            if (app.repo.resultOwner(r.id) === agent.id) out.duplicate.push(r.id);
+            else out.rejected.push({ id: r.id, code: 'HATANG_ERR_ID_TAKEN', message: '/id belongs to another agent' });
+            continue;
+          }
+          if (countsInStats({ kind: r.kind, status: r.status, flags, ...columns })) {
+            batchRollup.add(agent.id, r.network.access, normIsp(agent.isp ?? r.network.isp), {
+              at: t.startedAt,
+              down: columns.downloadBps,
+              up: columns.uploadBps,
+              lat: columns.latencyMs,
+            });
+          }
           out.accepted.push(r.id);
           version = r.agentVersion;
         }
+        touched = batchRollup.flush().days;
         app.repo.recordBoot(agent.id, batch.clock.bootId, bootOffset(batch.clock, receivedAt), receivedAt);
         app.repo.touchAgent(agent.id, receivedAt, version);
       });
+      if (touched.length && app.hasDecorator('stats')) app.stats.touch(touched);
       req.log.info(
         {
           agent: agent.id,

@@ -140,4 +140,101 @@ export const migrations: Migration[] = [
       INSERT INTO ipv6_sync (id, last_seq) VALUES (1, 0);
     `,
   },
+  {
+    version: 10,
+    name: 'geography: units with history, groups',
+    sql: `
+      -- Administrative units with official (GSO) codes, and named groups of communes. A unit that
+      -- no longer exists keeps its row with valid_to set (and merged_into when it was merged).
+      CREATE TABLE units (
+        code        TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        type        TEXT,              -- as published: Tỉnh, Huyện, Thành phố, Xã, Phường, Thị trấn, …
+        level       TEXT NOT NULL CHECK (level IN ('province','district','commune','group')),
+        parent_code TEXT,              -- province for a district; district or province for a commune
+        valid_from  INTEGER,           -- ms since epoch this state holds from; NULL: always
+        valid_to    INTEGER,           -- ms since epoch the unit ceased to exist; NULL: current
+        merged_into TEXT,              -- the unit that took this one over
+        updated_at  INTEGER NOT NULL
+      );
+      CREATE INDEX units_parent ON units (parent_code);
+
+      -- Earlier states of units: each row held during [valid_from, valid_to).
+      CREATE TABLE unit_history (
+        seq         INTEGER PRIMARY KEY,
+        code        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        type        TEXT,
+        level       TEXT NOT NULL,
+        parent_code TEXT,
+        valid_from  INTEGER,
+        valid_to    INTEGER NOT NULL,
+        change      TEXT NOT NULL,     -- rename, reparent, retype, merge, retire
+        source      TEXT               -- CSV file, 'api' or 'cli'
+      );
+      CREATE INDEX unit_history_code ON unit_history (code, valid_to);
+
+      -- Members of named groups (level 'group'): any units, usually communes.
+      CREATE TABLE unit_group_members (
+        group_code TEXT NOT NULL,
+        unit_code  TEXT NOT NULL,
+        PRIMARY KEY (group_code, unit_code)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 11,
+    name: 'registry: agent location, admin tokens',
+    sql: `
+      ALTER TABLE agents ADD COLUMN latitude REAL;
+      ALTER TABLE agents ADD COLUMN longitude REAL;
+      ALTER TABLE agents ADD COLUMN location TEXT;     -- free text: the office, the room
+      ALTER TABLE agents ADD COLUMN updated_at INTEGER;
+      CREATE INDEX agents_commune ON agents (commune_code);
+
+      -- Admin bearer tokens: hta1_<id>_<secret>; only a SHA-256 of the secret is stored.
+      CREATE TABLE admin_tokens (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        token_hash   TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        revoked_at   INTEGER,
+        last_used_at INTEGER
+      );
+    `,
+  },
+  {
+    version: 12,
+    name: 'statistics: result flags, per-line weekly and monthly rollups',
+    sql: `
+      -- Bit flags (shared RESULT_FLAGS): 1 time untrusted, 2 agent-limited, 4 time implausible
+      -- (left out of statistics), 8 agent clock skewed.
+      ALTER TABLE results ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+
+      -- A "line" is what an agent measures: agent × access type × ISP. Rollups refer to it by a
+      -- small integer so a week of a province reads as few bytes as possible.
+      CREATE TABLE rollup_lines (
+        line     INTEGER PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        access   TEXT NOT NULL,
+        isp      TEXT NOT NULL,
+        UNIQUE (agent_id, access, isp)
+      );
+
+      -- One row per reporting period (ISO week or calendar month, Asia/Ho_Chi_Minh; first_day is
+      -- its first local day number) and line, holding every counted speed test of the period as
+      -- n × [startedAt ms, download bps, upload bps, latency ms] little-endian float64 (NaN: none).
+      -- Exact medians of any week or month are computed from these; they are kept when raw
+      -- results are pruned. Clustered by period: a province's week is one range scan.
+      CREATE TABLE rollup_periods (
+        kind      TEXT NOT NULL CHECK (kind IN ('week','month')),
+        first_day INTEGER NOT NULL,
+        line      INTEGER NOT NULL,
+        n         INTEGER NOT NULL,
+        samples   BLOB NOT NULL,
+        PRIMARY KEY (kind, first_day, line)
+      ) WITHOUT ROWID;
+      CREATE INDEX rollup_periods_line ON rollup_periods (line, kind, first_day);
+    `,
+  },
 ];

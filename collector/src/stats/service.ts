@@ -1,0 +1,629 @@
+import {
+  ACCESS_TYPES,
+  type AccessType,
+  aggregateColumns,
+  type Change,
+  changeOf,
+  dayKey,
+  type GroupStats,
+  HatangError,
+  headlineOf,
+  MAX_TREND_MONTHS,
+  MAX_TREND_WEEKS,
+  type Period,
+  type PeriodKind,
+  parsePeriod,
+  periodOf,
+  periodsEndingAt,
+  REPORT_TZ_OFFSET_MS,
+  type SampleColumns,
+  sampleFloorFor,
+  shiftPeriod,
+  type TargetTable,
+  targetFor,
+} from '@hatang/shared';
+import { type Scope, UnitTree } from '../geography/tree.js';
+import type { Db } from '../storage/db.js';
+import { createRollupRepo, decodeSamples } from '../storage/rollups.js';
+import { createUnitsRepo, UNIT_LEVELS, type UnitLevel } from '../storage/units.js';
+
+/**
+ * The statistics service (`app.stats`): i-Speed-style figures per period × unit × access type
+ * (× ISP), computed from the per-agent daily rollups with the pure functions of
+ * @hatang/shared/stats. Dashboard, metrics and the HTTP API all call it in process.
+ * Definitions: docs/statistics.md; HTTP shapes: docs/protocol.md §4.
+ */
+
+export interface UnitInfo {
+  code: string;
+  /** The name the unit had during the period (renames keep history). */
+  name: string;
+  type: string | null;
+  level: UnitLevel;
+  parentCode: string | null;
+}
+
+export interface PeriodInfo {
+  kind: PeriodKind;
+  /** '2026-W48' or '2026-11'. */
+  key: string;
+  /** Year whose target applies (ISO week-year for weeks). */
+  year: number;
+  /** First instant, local time with offset: '2026-11-23T00:00:00+07:00'. */
+  start: string;
+  /** First instant after the period (exclusive). */
+  end: string;
+  /** First and last local dates, 'YYYY-MM-DD'. */
+  firstDay: string;
+  lastDay: string;
+}
+
+export interface UnitStatsRow extends GroupStats {
+  unit: UnitInfo;
+  access: AccessType;
+  /** ISP of the row when split or filtered by ISP, else null. */
+  isp: string | null;
+  /** The period before (previous week or month): sample count and headline median. */
+  previous: { samples: number; median: number | null };
+  /** Change of the headline median against the previous period. */
+  change: Change | null;
+}
+
+export interface UnitsQuery {
+  period: PeriodKind;
+  /** Period key ('2026-W48' / '2026-11'); default: the current period. */
+  at?: string | undefined;
+  level: UnitLevel;
+  /** Only units under this one (or members of this group). */
+  parent?: string | null | undefined;
+  /** One access type; default both. */
+  access?: AccessType | undefined;
+  /** Only agents of this ISP. */
+  isp?: string | undefined;
+  /** One row per ISP. */
+  byIsp?: boolean | undefined;
+  /** Collapse each agent to its median first. */
+  perAgent?: boolean | undefined;
+  /** Rows are limited to units this scope may read (default: all). */
+  scope?: Scope | undefined;
+}
+
+export interface UnitsReport {
+  period: PeriodInfo;
+  previousPeriod: PeriodInfo;
+  level: UnitLevel;
+  parent: UnitInfo | null;
+  access: AccessType[];
+  isp: string | null;
+  byIsp: boolean;
+  perAgent: boolean;
+  rows: UnitStatsRow[];
+}
+
+export interface TrendQuery {
+  unit: string;
+  access?: AccessType | undefined;
+  isp?: string | undefined;
+  /** 'week' (default) or 'month'. */
+  period?: PeriodKind | undefined;
+  /** How many periods, ending with `at`; default 52 weeks or 12 months. */
+  count?: number | undefined;
+  /** Last period; default the current one. */
+  at?: string | undefined;
+  perAgent?: boolean | undefined;
+}
+
+export interface TrendPoint extends GroupStats {
+  period: PeriodInfo;
+  change: Change | null;
+}
+
+export interface TrendReport {
+  unit: UnitInfo;
+  period: PeriodKind;
+  isp: string | null;
+  perAgent: boolean;
+  series: { access: AccessType; points: TrendPoint[] }[];
+}
+
+export interface StatsServiceOptions {
+  db: Db;
+  /** Targets per year and access type, Mbit/s (config `targets`). */
+  targets: TargetTable;
+  now?: () => number;
+  /** Cached reports kept in memory. */
+  cacheSize?: number;
+  /** Megabytes of decoded rollups kept in memory for reuse between reports (default 128). */
+  dataCacheMb?: number;
+}
+
+/** '2026-11-23T00:00:00+07:00' */
+export function localIso(ms: number): string {
+  return `${new Date(ms + REPORT_TZ_OFFSET_MS).toISOString().slice(0, 19)}+07:00`;
+}
+
+export function periodInfo(p: Period): PeriodInfo {
+  return {
+    kind: p.kind,
+    key: p.key,
+    year: p.year,
+    start: localIso(p.startMs),
+    end: localIso(p.endMs),
+    firstDay: dayKey(p.firstDay),
+    lastDay: dayKey(p.lastDay),
+  };
+}
+
+/** A line (agent × access × ISP) as the statistics need it. */
+interface LineInfo {
+  /** Small integer key of the agent. */
+  agent: number;
+  access: AccessType;
+  isp: string;
+  commune: string | null;
+}
+
+/** The samples of one group: rollup tuples (4 floats each) and the agent of each part. */
+class Bucket {
+  readonly parts: Float64Array[] = [];
+  readonly agents: number[] = [];
+  n = 0;
+
+  add(f: Float64Array, agent: number): void {
+    this.parts.push(f);
+    this.agents.push(agent);
+    this.n += f.length >> 2;
+  }
+
+  columns(): SampleColumns {
+    const n = this.n;
+    const c: SampleColumns = {
+      n,
+      at: new Float64Array(n),
+      agent: new Int32Array(n),
+      down: new Float64Array(n),
+      up: new Float64Array(n),
+      lat: new Float64Array(n),
+    };
+    let k = 0;
+    this.parts.forEach((f, p) => {
+      const agent = this.agents[p] as number;
+      for (let i = 0; i + 3 < f.length; i += 4) {
+        c.at[k] = f[i] as number;
+        c.down[k] = f[i + 1] as number;
+        c.up[k] = f[i + 2] as number;
+        c.lat[k] = f[i + 3] as number;
+        c.agent[k] = agent;
+        k++;
+      }
+    });
+    return c;
+  }
+}
+
+const EMPTY = new Bucket();
+
+/** Rollup rows of one period, decoded. */
+interface PeriodData {
+  rows: { line: number; f: Float64Array }[];
+  bytes: number;
+}
+
+export function createStatsService(opts: StatsServiceOptions) {
+  const { db } = opts;
+  const now = opts.now ?? Date.now;
+  const rollups = createRollupRepo(db);
+  const unitsRepo = createUnitsRepo(db);
+  const agentsStmt = db.prepare('SELECT id, commune_code FROM agents');
+  const cacheSize = opts.cacheSize ?? 256;
+  const dataCacheBytes = (opts.dataCacheMb ?? 128) * 1e6;
+
+  let tree: UnitTree | undefined;
+  let lines: Map<number, LineInfo> | undefined;
+  /** Agent id → small integer, stable for the life of the service. */
+  const agentIndex = new Map<string, number>();
+  let version = 0;
+  let seen = '';
+  // Cheap fingerprint of agents and units: catches writes on this connection that bypass invalidate().
+  const fingerprint = db.prepare(
+    `SELECT (SELECT count(*) || ':' || coalesce(max(coalesce(updated_at, created_at)), 0) FROM agents) || '/' ||
+            (SELECT count(*) || ':' || coalesce(max(updated_at), 0) FROM units) || '/' ||
+            (SELECT count(*) FROM unit_history) || '/' ||
+            (SELECT count(*) || ':' || coalesce(sum(length(group_code) * 31 + length(unit_code) + unicode(unit_code)), 0) FROM unit_group_members) AS f`,
+  );
+  let genCounter = 0;
+  const dayGen = new Map<number, number>();
+  const cache = new Map<string, { sig: string; value: unknown }>();
+  const dataCache = new Map<string, { sig: string; data: PeriodData }>();
+  let dataBytes = 0;
+
+  /**
+   * Writes by other processes (CLI import, rollup rebuild) show up as a new data_version; agent
+   * and unit changes on this connection change the fingerprint. Either drops every cached figure.
+   */
+  function checkExternal(): void {
+    const state = `${db.pragma('data_version', { simple: true })}|${(fingerprint.get() as { f: string }).f}`;
+    if (state !== seen) {
+      seen = state;
+      invalidate();
+    }
+  }
+
+  function invalidate(): void {
+    tree = undefined;
+    lines = undefined;
+    version++;
+    cache.clear();
+    dataCache.clear();
+    dataBytes = 0;
+  }
+
+  function getTree(): UnitTree {
+    if (!tree) tree = new UnitTree(unitsRepo.all(), unitsRepo.history(), unitsRepo.members());
+    return tree;
+  }
+
+  function indexOf(agentId: string): number {
+    let i = agentIndex.get(agentId);
+    if (i === undefined) {
+      i = agentIndex.size;
+      agentIndex.set(agentId, i);
+    }
+    return i;
+  }
+
+  function loadLines(): Map<number, LineInfo> {
+    const communes = new Map<string, string | null>();
+    for (const a of agentsStmt.all() as { id: string; commune_code: string | null }[]) {
+      communes.set(a.id, a.commune_code);
+    }
+    const m = new Map<number, LineInfo>();
+    for (const l of rollups.lines()) {
+      m.set(l.line, {
+        agent: indexOf(l.agent_id),
+        access: l.access as AccessType,
+        isp: l.isp,
+        commune: communes.get(l.agent_id) ?? null,
+      });
+    }
+    return m;
+  }
+
+  /** A line's info; lines made by ingest since the last load are picked up here. */
+  function lineInfo(line: number): LineInfo | undefined {
+    if (!lines) lines = loadLines();
+    let l = lines.get(line);
+    if (l === undefined) {
+      lines = loadLines();
+      l = lines.get(line);
+    }
+    return l;
+  }
+
+  function signature(firstDay: number, lastDay: number): string {
+    let g = 0;
+    if (dayGen.size) for (let d = firstDay; d <= lastDay; d++) g = Math.max(g, dayGen.get(d) ?? 0);
+    return `${version}:${g}`;
+  }
+
+  function cached<T>(key: string, firstDay: number, lastDay: number, compute: () => T): T {
+    checkExternal();
+    const sig = signature(firstDay, lastDay);
+    const hit = cache.get(key);
+    if (hit && hit.sig === sig) {
+      cache.delete(key);
+      cache.set(key, hit);
+      return hit.value as T;
+    }
+    const value = compute();
+    cache.set(key, { sig, value });
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+    return value;
+  }
+
+  /** The decoded rollups of a period (kept in a byte-bounded cache: reports of one week share them). */
+  function periodData(p: Period): PeriodData {
+    const key = `${p.kind}:${p.firstDay}`;
+    const sig = signature(p.firstDay, p.lastDay);
+    const hit = dataCache.get(key);
+    if (hit && hit.sig === sig) {
+      dataCache.delete(key);
+      dataCache.set(key, hit);
+      return hit.data;
+    }
+    if (hit) {
+      dataCache.delete(key);
+      dataBytes -= hit.data.bytes;
+    }
+    const data: PeriodData = { rows: [], bytes: 0 };
+    for (const r of rollups.byPeriod(p.kind, p.firstDay)) {
+      data.rows.push({ line: r.line, f: decodeSamples(r.samples) });
+      data.bytes += r.samples.length + 64;
+    }
+    dataCache.set(key, { sig, data });
+    dataBytes += data.bytes;
+    while (dataBytes > dataCacheBytes && dataCache.size > 1) {
+      const [k, v] = dataCache.entries().next().value as [string, { data: PeriodData }];
+      dataCache.delete(k);
+      dataBytes -= v.data.bytes;
+    }
+    return data;
+  }
+
+  function unitInfo(code: string, at?: number): UnitInfo {
+    const st = getTree().stateAt(code, at);
+    if (!st) throw new HatangError('HATANG_ERR_NOT_FOUND', `no unit ${code}`);
+    return { code, name: st.name, type: st.type, level: st.level, parentCode: st.parentCode };
+  }
+
+  function mustUnit(code: string): void {
+    if (!getTree().get(code)) {
+      throw new HatangError('HATANG_ERR_NOT_FOUND', `no unit ${code}`, {
+        hint: 'Unit codes are GSO codes; list them with GET /api/v1/units.',
+      });
+    }
+  }
+
+  function resolvePeriod(kind: PeriodKind, at: string | undefined): Period {
+    return at === undefined || at === '' ? periodOf(kind, now()) : parsePeriod(kind, at);
+  }
+
+  function target(p: Period, access: AccessType): number | null {
+    return targetFor(opts.targets, p.year, access);
+  }
+
+  function units(q: UnitsQuery): UnitsReport {
+    if (!(UNIT_LEVELS as readonly string[]).includes(q.level)) {
+      throw new HatangError('HATANG_ERR_VALIDATION', `level must be one of ${UNIT_LEVELS.join(', ')}`);
+    }
+    checkExternal();
+    const cur = resolvePeriod(q.period, q.at);
+    const prev = shiftPeriod(cur, -1);
+    const parent = q.parent ?? null;
+    if (parent !== null) mustUnit(parent);
+    const accessList: AccessType[] = q.access ? [q.access] : [...ACCESS_TYPES];
+    const isp = q.isp ?? null;
+    const byIsp = q.byIsp ?? false;
+    const perAgent = q.perAgent ?? false;
+    const key = JSON.stringify(['units', cur.key, q.period, q.level, parent, accessList, isp, byIsp, perAgent]);
+    const report = cached(key, prev.firstDay, cur.lastDay, () =>
+      computeUnits(cur, prev, q.level, parent, accessList, isp, byIsp, perAgent),
+    );
+    const scope = q.scope ?? 'all';
+    if (scope === 'all') return report;
+    const t = getTree();
+    return { ...report, rows: report.rows.filter((r) => t.canRead(scope, r.unit.code)) };
+  }
+
+  /** Group one period's rollups into buckets unit\0access\0isp for the wanted units. */
+  function bucketsOf(
+    p: Period,
+    wanted: Set<string>,
+    accessList: AccessType[],
+    isp: string | null,
+    byIsp: boolean,
+  ): Map<string, Bucket> {
+    const t = getTree();
+    const out = new Map<string, Bucket>();
+    // The buckets each line feeds in this period, worked out once per line.
+    const feeds = new Map<number, Bucket[]>();
+    const toward = new Map<string, string[]>();
+    const feedsOf = (line: number): Bucket[] => {
+      const l = lineInfo(line);
+      if (!l?.commune || !accessList.includes(l.access) || (isp !== null && l.isp !== isp)) return [];
+      let units = toward.get(l.commune);
+      if (!units) {
+        units = t.countsToward(l.commune, p.startMs).filter((c) => wanted.has(c));
+        toward.set(l.commune, units);
+      }
+      return units.map((u) => {
+        const k = `${u}\u0000${l.access}\u0000${byIsp ? l.isp : ''}`;
+        let b = out.get(k);
+        if (!b) {
+          b = new Bucket();
+          out.set(k, b);
+        }
+        return b;
+      });
+    };
+    for (const row of periodData(p).rows) {
+      let f = feeds.get(row.line);
+      if (!f) {
+        f = feedsOf(row.line);
+        feeds.set(row.line, f);
+      }
+      const agent = lines?.get(row.line)?.agent ?? 0;
+      for (const b of f) b.add(row.f, agent);
+    }
+    return out;
+  }
+
+  function computeUnits(
+    cur: Period,
+    prev: Period,
+    level: UnitLevel,
+    parent: string | null,
+    accessList: AccessType[],
+    isp: string | null,
+    byIsp: boolean,
+    perAgent: boolean,
+  ): UnitsReport {
+    const t = getTree();
+    const wanted = t.unitsAt(level, parent, cur);
+    const wantedSet = new Set(wanted.map((u) => u.code));
+    const current = bucketsOf(cur, wantedSet, accessList, isp, byIsp);
+    const before = bucketsOf(prev, wantedSet, accessList, isp, byIsp);
+    const rows: UnitStatsRow[] = [];
+    const floor = sampleFloorFor(cur.kind);
+    for (const u of wanted) {
+      const info = unitInfo(u.code, cur.startMs);
+      let isps = [isp ?? ''];
+      if (byIsp) {
+        const found = new Set<string>();
+        for (const m of [current, before]) {
+          for (const k of m.keys()) {
+            const [code, , i] = k.split('\u0000') as [string, string, string];
+            if (code === u.code) found.add(i);
+          }
+        }
+        isps = found.size ? [...found].sort() : [''];
+      }
+      for (const access of accessList) {
+        for (const i of isps) {
+          const k = `${u.code}\u0000${access}\u0000${byIsp ? i : ''}`;
+          const stats = aggregateColumns((current.get(k) ?? EMPTY).columns(), {
+            targetBps: target(cur, access),
+            sampleFloor: floor,
+            perAgentFirst: perAgent,
+          });
+          const previous = headlineOf((before.get(k) ?? EMPTY).columns(), perAgent);
+          rows.push({
+            unit: info,
+            access,
+            isp: byIsp ? i || null : isp,
+            ...stats,
+            previous,
+            change: changeOf(stats.download.median, previous.median),
+          });
+        }
+      }
+    }
+    return {
+      period: periodInfo(cur),
+      previousPeriod: periodInfo(prev),
+      level,
+      parent: parent === null ? null : unitInfo(parent, cur.startMs),
+      access: accessList,
+      isp,
+      byIsp,
+      perAgent,
+      rows,
+    };
+  }
+
+  function trend(q: TrendQuery): TrendReport {
+    checkExternal();
+    mustUnit(q.unit);
+    const kind = q.period ?? 'week';
+    const max = kind === 'week' ? MAX_TREND_WEEKS : MAX_TREND_MONTHS;
+    const count = q.count ?? (kind === 'week' ? 52 : 12);
+    if (!Number.isInteger(count) || count < 1 || count > max) {
+      throw new HatangError('HATANG_ERR_OUT_OF_RANGE', `${kind}s must be an integer from 1 to ${max}`);
+    }
+    const last = resolvePeriod(kind, q.at);
+    const periods = periodsEndingAt(last, count);
+    const first = periods[0] as Period;
+    const accessList: AccessType[] = q.access ? [q.access] : [...ACCESS_TYPES];
+    const isp = q.isp ?? null;
+    const perAgent = q.perAgent ?? false;
+    const key = JSON.stringify(['trend', q.unit, kind, last.key, count, accessList, isp, perAgent]);
+    return cached(key, first.firstDay, last.lastDay, () => computeTrend(q.unit, periods, accessList, isp, perAgent));
+  }
+
+  function computeTrend(
+    unit: string,
+    periods: Period[],
+    accessList: AccessType[],
+    isp: string | null,
+    perAgent: boolean,
+  ): TrendReport {
+    const t = getTree();
+    if (!lines) lines = loadLines();
+    const first = periods[0] as Period;
+    const last = periods[periods.length - 1] as Period;
+    // Period index by first day.
+    const idxOf = new Map(periods.map((p, i) => [p.firstDay, i]));
+    // Which communes count toward the unit in which periods (merges and moves change it over time).
+    const countsIn = new Map<string, boolean[]>();
+    const communeCounts = (commune: string): boolean[] => {
+      let v = countsIn.get(commune);
+      if (!v) {
+        v = periods.map((p) => t.countsToward(commune, p.startMs).includes(unit));
+        countsIn.set(commune, v);
+      }
+      return v;
+    };
+    const candidates: number[] = [];
+    for (const [line, l] of lines) {
+      if (!l.commune || !accessList.includes(l.access) || (isp !== null && l.isp !== isp)) continue;
+      if (communeCounts(l.commune).some(Boolean)) candidates.push(line);
+    }
+    const buckets = new Map<AccessType, Bucket[]>(accessList.map((a) => [a, periods.map(() => new Bucket())]));
+    const take = (pi: number | undefined, line: number, f: Float64Array) => {
+      const l = lines?.get(line);
+      if (pi === undefined || !l || !l.commune) return;
+      const b = buckets.get(l.access);
+      if (!b) return;
+      if (isp !== null && l.isp !== isp) return;
+      if (!communeCounts(l.commune)[pi]) return;
+      (b[pi] as Bucket).add(f, l.agent);
+    };
+    // A unit with few lines reads them through the (line, period) index; a large one reads whole
+    // periods (shared with the weekly reports through the period cache).
+    if (candidates.length <= 64) {
+      for (const line of candidates) {
+        for (const r of rollups.byLine(line, first.kind, first.firstDay, last.firstDay)) {
+          take(idxOf.get(r.firstDay), r.line, decodeSamples(r.samples));
+        }
+      }
+    } else {
+      const wanted = new Set(candidates);
+      periods.forEach((p, i) => {
+        for (const r of periodData(p).rows) if (wanted.has(r.line)) take(i, r.line, r.f);
+      });
+    }
+    return {
+      unit: unitInfo(unit, last.startMs),
+      period: first.kind,
+      isp,
+      perAgent,
+      series: accessList.map((access) => {
+        const b = buckets.get(access) as Bucket[];
+        let prevMedian: number | null = null;
+        const points = periods.map((p, i) => {
+          const stats = aggregateColumns((b[i] as Bucket).columns(), {
+            targetBps: target(p, access),
+            sampleFloor: sampleFloorFor(p.kind),
+            perAgentFirst: perAgent,
+          });
+          const change = i === 0 ? null : changeOf(stats.download.median, prevMedian);
+          prevMedian = stats.download.median;
+          return { period: periodInfo(p), ...stats, change };
+        });
+        return { access, points };
+      }),
+    };
+  }
+
+  return {
+    units,
+    trend,
+    /** Target download for a year and access type, bits/s (null when none is configured). */
+    targetFor: (year: number, access: AccessType) => targetFor(opts.targets, year, access),
+    /** The configured target table, Mbit/s. */
+    targets: opts.targets,
+    /** The period containing now (or `ms`). */
+    currentPeriod: (kind: PeriodKind, ms?: number) => periodOf(kind, ms ?? now()),
+    /** The unit hierarchy (reloaded after any unit change). */
+    tree(): UnitTree {
+      checkExternal();
+      return getTree();
+    },
+    /** The unit as it was at `at` (current without). */
+    unit: (code: string, at?: number) => {
+      checkExternal();
+      mustUnit(code);
+      return unitInfo(code, at);
+    },
+    /** Ingest wrote rollups for these local days: cached figures that cover them are recomputed. */
+    touch(days: readonly number[]): void {
+      genCounter++;
+      lines = undefined; // ingest may have made new lines
+      for (const d of days) dayGen.set(d, genCounter);
+    },
+    /** Units or agents changed: reload them and drop every cached figure. */
+    invalidate,
+  };
+}
+
+export type StatsService = ReturnType<typeof createStatsService>;

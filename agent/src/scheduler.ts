@@ -373,6 +373,40 @@ export class Scheduler {
     this.#pump();
   }
 
+  /**
+   * Replace the jobs (a config reload): the running test goes on and is recorded as usual; queued
+   * runs of kinds still scheduled stay queued; every kind is planned afresh from now, no catch-up.
+   */
+  reconfigure(o: { jobs: JobSpec[]; timezone: string; splayMs: number }): void {
+    const old = new Map(this.#jobs);
+    const made = o.jobs.map((spec) => ({
+      spec,
+      cron: new Cron(spec.cron, o.timezone, `schedule.tests.${spec.kind}.cron`),
+    }));
+    for (const j of old.values()) j.cron.destroy();
+    this.#jobs.clear();
+    this.#o.timezone = o.timezone;
+    this.#o.splayMs = o.splayMs;
+    const now = this.#o.clock.now();
+    for (const { spec, cron } of made) {
+      const prev = old.get(spec.kind);
+      const job: JobState = {
+        spec,
+        cron,
+        periodMs: 0,
+        nextBase: 0,
+        nextAt: Number.POSITIVE_INFINITY,
+        catchUpAt: undefined,
+        lastStartedAt: prev?.lastStartedAt,
+        lastStartedMono: prev?.lastStartedMono,
+      };
+      this.#planNext(job, now, now);
+      this.#jobs.set(spec.kind, job);
+    }
+    this.#queue = this.#queue.filter((q) => this.#jobs.has(q.kind));
+    if (this.#started) this.#arm();
+  }
+
   /** The next run of every kind, soonest first. */
   plan(): PlannedRun[] {
     return [...this.#jobs.values()]

@@ -43,8 +43,12 @@ export function scheduleJobs(
 ): { jobs: JobSpec[]; notes: string[] } {
   const known = Object.keys(probes).filter((k) => probes[k]);
   const notes: string[] = [];
-  for (const kind of Object.keys(config.schedule.tests)) {
+  for (const [kind, entry] of Object.entries(config.schedule.tests)) {
     if (probes[kind]) continue;
+    if (entry.enabled === false) {
+      notes.push(`schedule.tests.${kind}: disabled, and this agent has no such test anyway`);
+      continue;
+    }
     const msg = `schedule.tests.${kind}: this agent has no "${kind}" test (it knows ${known.join(', ')})`;
     if (strictKinds.includes(kind)) {
       throw new HatangError('HATANG_ERR_CONFIG', msg, {
@@ -196,7 +200,7 @@ export class Daemon {
       ...notes,
       ...this.loaded.ignoredLocal.map((k) => `${k}: set by the province; the local value is ignored`),
     ];
-    for (const n of this.notes) this.#o.log.warn(n);
+    for (const n of this.notes) this.#o.log.info(n);
   }
 
   async #run(kind: string, signal: AbortSignal, reason: RunReason): Promise<RunValue> {

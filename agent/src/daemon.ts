@@ -6,7 +6,6 @@ import {
   type Result,
   type ResultKind,
 } from '@hatang/shared';
-import type { Dispatcher } from 'undici';
 import { Budget } from './budget.js';
 import { fetchCentral, type LoadedConfig, writeCentralCache } from './central.js';
 import { type DaemonClock, systemDaemonClock } from './clock.js';
@@ -14,8 +13,8 @@ import { summarise } from './format.js';
 import type { Logger } from './log.js';
 import { Outbox } from './outbox/outbox.js';
 import type { Probe } from './probes/probe.js';
-import { probes as registry } from './probes/registry.js';
-import { failedResult, runProbe } from './result.js';
+import { failedResult } from './result.js';
+import { childProcessRunner, inProcessRunner, type ProbeRunner } from './runner.js';
 import { type JobSpec, type RunEvent, type RunReason, Scheduler } from './scheduler.js';
 import { requireToken, Uplink } from './uplink.js';
 import { VERSION } from './version.js';
@@ -38,13 +37,14 @@ export interface RunValue {
  */
 export function scheduleJobs(
   config: AgentConfig,
-  probes: Record<string, Probe | undefined>,
+  kinds: readonly string[],
   strictKinds: readonly string[] = Object.keys(config.schedule.tests),
 ): { jobs: JobSpec[]; notes: string[] } {
-  const known = Object.keys(probes).filter((k) => probes[k]);
+  const known = [...kinds];
+  const has = (k: string) => known.includes(k);
   const notes: string[] = [];
   for (const [kind, entry] of Object.entries(config.schedule.tests)) {
-    if (probes[kind]) continue;
+    if (has(kind)) continue;
     if (entry.enabled === false) {
       notes.push(`schedule.tests.${kind}: disabled, and this agent has no such test anyway`);
       continue;
@@ -58,7 +58,7 @@ export function scheduleJobs(
     notes.push(`${msg}; ignored`);
   }
   for (const kind of config.budget.heavyKinds) {
-    if (!probes[kind] && strictKinds.includes(kind)) notes.push(`budget.heavyKinds: no "${kind}" test in this agent`);
+    if (!has(kind) && strictKinds.includes(kind)) notes.push(`budget.heavyKinds: no "${kind}" test in this agent`);
   }
   const metered = config.speed.profile === 'metered';
   const jobs: JobSpec[] = [];
@@ -102,10 +102,10 @@ export interface DaemonOptions {
   log: Logger;
   clock?: DaemonClock;
   random?: () => number;
-  /** Probe registry; tests may swap probes. */
+  /** Run probes in this process (tests with an injected clock); default: one child process per test. */
   probes?: Record<string, Probe | undefined>;
-  /** undici dispatcher for pushes and config pulls (tests). */
-  dispatcher?: Dispatcher;
+  /** Where tests run; overrides `probes`. */
+  runner?: ProbeRunner;
   onResult?: (r: Result) => void;
   onEvent?: (e: RunEvent) => void;
 }
@@ -119,7 +119,8 @@ export class Daemon {
   readonly #o: DaemonOptions;
   readonly #clock: DaemonClock;
   readonly #random: () => number;
-  readonly #probes: Record<string, Probe | undefined>;
+  readonly #runner: ProbeRunner;
+  readonly #kinds: readonly string[];
   loaded: LoadedConfig;
   readonly outbox: Outbox;
   readonly uplink: Uplink;
@@ -135,12 +136,20 @@ export class Daemon {
   #inflight: { kind: string; startedWall: number; stamp: ClockStamp } | undefined;
   centralError: string | undefined;
 
-  constructor(o: DaemonOptions) {
+  /** Load config, learn the test kinds from the runner, open the outbox: ready to start(). */
+  static async create(o: DaemonOptions): Promise<Daemon> {
+    const runner = o.runner ?? (o.probes ? inProcessRunner(o.probes) : childProcessRunner({ log: o.log }));
+    const loaded = o.load();
+    return new Daemon(o, runner, await runner.kinds(), loaded);
+  }
+
+  private constructor(o: DaemonOptions, runner: ProbeRunner, kinds: readonly string[], loaded: LoadedConfig) {
     this.#o = o;
     this.#clock = o.clock ?? systemDaemonClock();
     this.#random = o.random ?? Math.random;
-    this.#probes = o.probes ?? (registry as Record<string, Probe | undefined>);
-    this.loaded = o.load();
+    this.#runner = runner;
+    this.#kinds = kinds;
+    this.loaded = loaded;
     const config = this.loaded.config;
     const token = requireToken(config.collector.token);
     this.outbox = Outbox.inDir(config.stateDir, this.#limits(config), {
@@ -158,7 +167,6 @@ export class Daemon {
       timeoutMs: config.uplink.timeoutMs,
       random: this.#random,
       onBytes: (b) => this.budget.record('uplink', b, this.#clock.now(), 0),
-      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
     });
     this.scheduler = this.#newScheduler();
   }
@@ -177,7 +185,7 @@ export class Daemon {
 
   #newScheduler(): Scheduler {
     const c = this.config;
-    const { jobs, notes } = scheduleJobs(c, this.#probes, this.loaded.localKinds);
+    const { jobs, notes } = scheduleJobs(c, this.#kinds, this.loaded.localKinds);
     this.#setNotes(notes);
     return new Scheduler({
       jobs,
@@ -204,12 +212,10 @@ export class Daemon {
   }
 
   async #run(kind: string, signal: AbortSignal, reason: RunReason): Promise<RunValue> {
-    const probe = this.#probes[kind];
-    if (!probe) throw new Error(`no probe for ${kind}`);
     this.#inflight = { kind, startedWall: this.#clock.now(), stamp: this.#clock.stamp() };
     const log = this.#o.log.child({ kind, reason });
     log.debug('test starting');
-    const r = await runProbe(probe as Probe<ResultKind>, { config: this.config, clock: this.#clock, log, signal });
+    const r = await this.#runner.run(kind, { config: this.config, clock: this.#clock, log, signal });
     this.#inflight = undefined;
     this.outbox.enqueue(r, this.#clock.now());
     this.budget.record(kind, r.bytesUsed, this.#clock.now());
@@ -312,7 +318,6 @@ export class Daemon {
         etag: this.loaded.central?.etag,
         timeoutMs: c.uplink.timeoutMs,
         signal: this.#stop.signal,
-        ...(this.#o.dispatcher ? { dispatcher: this.#o.dispatcher } : {}),
       });
       if (res.kind !== 'unchanged') this.budget.record('config', res.bytes, this.#clock.now(), 0);
       this.outbox.setJson('central.checked', {
@@ -357,7 +362,7 @@ export class Daemon {
     let next: LoadedConfig;
     try {
       next = this.#o.load();
-      scheduleJobs(next.config, this.#probes, next.localKinds);
+      scheduleJobs(next.config, this.#kinds, next.localKinds);
     } catch (err) {
       this.#o.log.error({ err }, 'new config refused; keeping the running one');
       throw err;
@@ -368,7 +373,7 @@ export class Daemon {
     this.loaded = next;
     this.outbox.limits = this.#limits(next.config);
     this.budget.configure(next.config.budget, next.config.schedule.timezone);
-    const { jobs, notes } = scheduleJobs(next.config, this.#probes, next.localKinds);
+    const { jobs, notes } = scheduleJobs(next.config, this.#kinds, next.localKinds);
     this.#setNotes(notes);
     this.scheduler.reconfigure({
       jobs,

@@ -87,7 +87,7 @@ describe('agent daemon → collector (injected clock)', () => {
     // The box booted without a real-time clock: its wall clock says 2001.
     const clock = new ManualClock(Date.UTC(2001, 0, 1, 0, 0), { bootId: 'boot-1', uptimeMs: 50_000 });
     const results: Result[] = [];
-    const daemon = new Daemon({
+    const daemon = await Daemon.create({
       load: () => loaded(agentConfig(c.url, token)),
       log,
       clock,
@@ -167,7 +167,7 @@ describe('agent daemon → collector (injected clock)', () => {
     cleanup.push(() => c.close());
     const { token } = c.addAgent();
     clock = new ManualClock(Date.UTC(2025, 5, 1, 0, 0));
-    const daemon = new Daemon({
+    const daemon = await Daemon.create({
       load: () => loaded(agentConfig(c.url, token)),
       log,
       clock,
@@ -220,8 +220,8 @@ describe('agent daemon → collector (injected clock)', () => {
     );
     const clock = new ManualClock(Date.UTC(2025, 5, 1));
     const make = () =>
-      new Daemon({ load: () => loadAgentConfig({ file, env: {} }), log, clock, probes: { latency: latencyProbe } });
-    let daemon = make();
+      Daemon.create({ load: () => loadAgentConfig({ file, env: {} }), log, clock, probes: { latency: latencyProbe } });
+    let daemon = await make();
     expect(daemon.scheduler.plan()[0]!.cron).toBe('*/10 * * * *');
     await daemon.start();
     await daemon.idle();
@@ -238,7 +238,7 @@ describe('agent daemon → collector (injected clock)', () => {
 
     // Collector gone: a restarted agent runs on the last good copy.
     await c.close();
-    daemon = make();
+    daemon = await make();
     expect(daemon.scheduler.plan()[0]!.cron).toBe('*/5 * * * *');
     await daemon.start();
     await daemon.idle();

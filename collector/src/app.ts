@@ -9,6 +9,7 @@ import { retentionPlugin } from './plugins/retention.js';
 import { sheddingPlugin } from './plugins/shedding.js';
 import { statsPlugin } from './plugins/stats.js';
 import { adminRoutes } from './routes/admin.js';
+import { enrollRoutes } from './routes/enroll.js';
 import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
@@ -68,6 +69,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     await app.register(adminRoutes, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(exportRoutes, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(ipv6Routes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(enrollRoutes, { config, ...(opts.now ? { now: opts.now } : {}) });
   }
   await app.register(ndt7Routes, { config, role });
   return app;

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './ipv6.js';
 export * from './ndt7.js';
 export * from './ndt7-spec.js';
+export * from './schemas/agent-central.js';
 export * from './schemas/agent-config.js';
 export * from './schemas/collector-config.js';
 export * from './schemas/common.js';

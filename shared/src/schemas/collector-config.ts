@@ -11,9 +11,27 @@ import {
   DEFAULT_RAW_RETENTION_DAYS,
   PLAN_TARGETS_MBPS,
 } from '../spec.js';
+import { CentralAgentSettings, OverridePath } from './agent-central.js';
 import { StringEnum } from './common.js';
 
 const strict = { additionalProperties: false } as const;
+
+/**
+ * Central agent config (docs/collector.md "Agents"): what `GET /api/v1/agent/config` hands every
+ * agent. `settings` apply to all agents; `fixed`/`mobile` are laid over them by access type.
+ */
+export const AgentsSection = Type.Object(
+  {
+    settings: CentralAgentSettings,
+    fixed: CentralAgentSettings,
+    mobile: CentralAgentSettings,
+    allowLocalOverride: Type.Array(OverridePath, {
+      maxItems: 64,
+      description: "Agent-config keys an agent's local file may override (a section name allows all its keys).",
+    }),
+  },
+  strict,
+);
 
 /**
  * The collector's configuration file (YAML; `hatang-collector serve --config FILE`). Every key is
@@ -155,6 +173,7 @@ export const CollectorConfigSchema = Type.Object(
       },
       strict,
     ),
+    agents: AgentsSection,
   },
   strict,
 );
@@ -178,4 +197,10 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
   ingest: { ratePerMinute: DEFAULT_INGEST_PER_MINUTE, burst: DEFAULT_INGEST_BURST },
   storage: { rawRetentionDays: DEFAULT_RAW_RETENTION_DAYS, pruneIntervalMinutes: 60 },
   geography: { loadDefaultUnits: true },
+  agents: {
+    settings: {},
+    fixed: {},
+    mobile: { speed: { profile: 'metered' } },
+    allowLocalOverride: ['budget.monthlyMegabytes', 'budget.resetDay'],
+  },
 };

@@ -1,8 +1,10 @@
 import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { ingestEventsPlugin } from './ingest/events.js';
 import { authPlugin } from './plugins/auth.js';
 import { dbPlugin } from './plugins/db.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { speedRoutes } from './routes/speed.js';
@@ -41,6 +43,9 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     forceCloseConnections: true,
   });
   await app.register(errorsPlugin);
+  // Metrics first: its onRequest hook must reach every route registered after it (both roles).
+  await app.register(ingestEventsPlugin);
+  await app.register(metricsPlugin, { role, config: config.metrics, version: VERSION, now: opts.now });
   await app.register(healthRoutes, { version: VERSION, role });
   await app.register(speedRoutes, { config });
   if (role === 'all') {

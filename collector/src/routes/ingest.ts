@@ -12,6 +12,7 @@ import {
 } from '@hatang/shared';
 import type { FastifyInstance } from 'fastify';
 import { headlineColumns } from '../ingest/columns.js';
+import type { IngestedResult } from '../ingest/events.js';
 import { checkResult } from '../ingest/validate.js';
 
 const envelope = new Validator(IngestEnvelope);
@@ -73,6 +74,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       const batch = req.body as IngestEnvelope;
       const receivedAt = now();
       const out: IngestResponse = { accepted: [], duplicate: [], rejected: [] };
+      const ingested: IngestedResult[] = [];
 
       app.repo.transaction(() => {
         let version: string | null = null;
@@ -116,11 +118,26 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             body: JSON.stringify(r),
           });
           out.accepted.push(r.id);
+          ingested.push({
+            kind: r.kind,
+            status: r.status,
+            access: r.network.access,
+            serverId: r.server?.id ?? null,
+            downloadBps: headlineColumns(r).downloadBps,
+          });
           version = r.agentVersion;
         }
         app.repo.recordBoot(agent.id, batch.clock.bootId, bootOffset(batch.clock, receivedAt), receivedAt);
         app.repo.touchAgent(agent.id, receivedAt, version);
       });
+      if (app.hasDecorator('ingestEvents')) {
+        app.ingestEvents.emit({
+          agentId: agent.id,
+          accepted: ingested,
+          duplicate: out.duplicate.length,
+          rejected: out.rejected.map((x) => x.code),
+        });
+      }
       req.log.info(
         {
           agent: agent.id,

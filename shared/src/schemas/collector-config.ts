@@ -29,6 +29,52 @@ export const CollectorConfigSchema = Type.Object(
       strict,
     ),
     // Sections added per area go below, one key each (speed, ndt7, ingest, targets, metrics, dashboard, …).
+    metrics: Type.Object(
+      {
+        enabled: Type.Boolean({ description: 'Serve GET /metrics (Prometheus text format) in both roles.' }),
+        cacheMs: Type.Integer({
+          minimum: 0,
+          maximum: 600_000,
+          description:
+            'How long the database-derived gauges (per agent, per unit) are reused between scrapes, ms; 0 recomputes on every scrape.',
+        }),
+        bearerToken: Type.Optional(
+          Type.String({
+            minLength: 16,
+            maxLength: 256,
+            description: 'When set, /metrics requires Authorization: Bearer <this token>.',
+          }),
+        ),
+        basicUsername: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: 128,
+            pattern: '^[^:]+$',
+            description: 'When set (with basicPassword), /metrics accepts HTTP basic auth with this user name.',
+          }),
+        ),
+        basicPassword: Type.Optional(
+          Type.String({
+            minLength: 12,
+            maxLength: 256,
+            description: 'Password for basicUsername.',
+          }),
+        ),
+        recentWeeks: Type.Integer({
+          minimum: 1,
+          maximum: 26,
+          description:
+            'M: how many completed ISO weeks hatang_unit_recent_weeks_below_target looks back over (alert: below target in N of the last M weeks).',
+        }),
+        maxServerLabels: Type.Integer({
+          minimum: 1,
+          maximum: 200,
+          description:
+            'Most distinct test-server ids used as the `server` label; results naming further servers count under server="other".',
+        }),
+      },
+      strict,
+    ),
   },
   strict,
 );
@@ -39,4 +85,5 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
   dataDir: './data',
   role: 'all',
   log: { level: 'info' },
+  metrics: { enabled: true, cacheMs: 10_000, recentWeeks: 4, maxServerLabels: 32 },
 };

@@ -1,0 +1,132 @@
+import type { Db } from '../storage/db.js';
+
+/** The bounded labels every per-agent series carries (DESIGN.md §6). Empty string = unknown. */
+export interface AgentLabels {
+  agent: string;
+  commune: string;
+  district: string;
+  access: string;
+  isp: string;
+}
+
+/** Latest figures of one agent, in base units; null where the agent has sent nothing of that kind. */
+export interface AgentLatest {
+  labels: AgentLabels;
+  downloadBps: number | null;
+  uploadBps: number | null;
+  latencyS: number | null;
+  jitterS: number | null;
+  lossRatio: number | null;
+  /** 1: IPv6 works from this agent's line; 0: it does not; null: no IPv6 check yet. */
+  ipv6: number | null;
+  /** Last contact in s since epoch; the registration time when the agent has not reported yet. */
+  lastSeenS: number;
+  /** Start of the speed test the download/upload gauges show, s since epoch. */
+  lastSpeedTestS: number | null;
+}
+
+interface Row {
+  id: string;
+  commune_code: string | null;
+  access: string;
+  isp: string | null;
+  created_at: number;
+  last_seen_at: number | null;
+  download_bps: number | null;
+  upload_bps: number | null;
+  speed_at: number | null;
+  latency_ms: number | null;
+  jitter_ms: number | null;
+  loss_pct: number | null;
+  ipv6_body: string | null;
+}
+
+/** Maps a commune code to its district code ('' when the geography has none, as after the 2025 merge). */
+export type DistrictOf = (communeCode: string) => string;
+
+/** Decides whether an IPv6 result body says IPv6 works (1) or not (0). */
+export type Ipv6Verdict = (body: string) => number | null;
+
+/**
+ * Interim IPv6 verdict until the IPv6 area's status lands: the host has a global IPv6 address and
+ * an IPv6 default route, and at least one target answered over IPv6 when any was checked.
+ */
+export const hostIpv6Verdict: Ipv6Verdict = (body) => {
+  try {
+    const r = JSON.parse(body) as {
+      ipv6?: {
+        host?: { globalAddress?: boolean; defaultRoute?: boolean };
+        targets?: Array<{ checks?: Array<{ check?: string; status?: string }> }>;
+      };
+    };
+    const v6 = r.ipv6;
+    if (!v6?.host) return null;
+    if (!v6.host.globalAddress || !v6.host.defaultRoute) return 0;
+    const checks = (v6.targets ?? []).flatMap((t) => t.checks ?? []).filter((c) => /-v6$/.test(c.check ?? ''));
+    if (checks.length === 0) return 1;
+    return checks.some((c) => c.status === 'pass' || c.status === 'slow') ? 1 : 0;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Latest result of each kind for every unrevoked agent, in one statement that walks the
+ * (agent_id, started_at) index backwards: cost grows with agents, not with stored results.
+ */
+export function createAgentQueries(db: Db) {
+  const latest = db.prepare(`
+    WITH picks AS (
+      SELECT a.id, a.commune_code, a.access, a.isp, a.created_at, a.last_seen_at,
+        (SELECT seq FROM results r WHERE r.agent_id = a.id AND r.kind = 'speed'
+           AND (r.download_bps IS NOT NULL OR r.upload_bps IS NOT NULL) ORDER BY r.started_at DESC LIMIT 1) AS speed_seq,
+        (SELECT seq FROM results r WHERE r.agent_id = a.id AND r.kind IN ('latency', 'speed')
+           AND r.latency_ms IS NOT NULL ORDER BY r.started_at DESC LIMIT 1) AS latency_seq,
+        (SELECT seq FROM results r WHERE r.agent_id = a.id AND r.kind = 'udp'
+           AND r.loss_pct IS NOT NULL ORDER BY r.started_at DESC LIMIT 1) AS udp_seq,
+        (SELECT seq FROM results r WHERE r.agent_id = a.id AND r.kind = 'ipv6'
+           AND r.status != 'error' ORDER BY r.started_at DESC LIMIT 1) AS ipv6_seq
+      FROM agents a WHERE a.revoked_at IS NULL
+    )
+    SELECT p.id, p.commune_code, p.access, p.isp, p.created_at, p.last_seen_at,
+      s.download_bps, s.upload_bps, s.started_at AS speed_at,
+      l.latency_ms, l.jitter_ms, u.loss_pct, v.body AS ipv6_body
+    FROM picks p
+    LEFT JOIN results s ON s.seq = p.speed_seq
+    LEFT JOIN results l ON l.seq = p.latency_seq
+    LEFT JOIN results u ON u.seq = p.udp_seq
+    LEFT JOIN results v ON v.seq = p.ipv6_seq
+    ORDER BY p.id`);
+  const one = db.prepare('SELECT id, commune_code, access, isp FROM agents WHERE id = ?');
+
+  function labelsOf(
+    r: { id: string; commune_code: string | null; access: string; isp: string | null },
+    districtOf: DistrictOf,
+  ): AgentLabels {
+    const commune = r.commune_code ?? '';
+    return { agent: r.id, commune, district: commune ? districtOf(commune) : '', access: r.access, isp: r.isp ?? '' };
+  }
+
+  return {
+    latest(districtOf: DistrictOf, ipv6Verdict: Ipv6Verdict): AgentLatest[] {
+      return (latest.all() as Row[]).map((r) => ({
+        labels: labelsOf(r, districtOf),
+        downloadBps: r.download_bps,
+        uploadBps: r.upload_bps,
+        latencyS: r.latency_ms === null ? null : r.latency_ms / 1000,
+        jitterS: r.jitter_ms === null ? null : r.jitter_ms / 1000,
+        lossRatio: r.loss_pct === null ? null : r.loss_pct / 100,
+        ipv6: r.ipv6_body === null ? null : ipv6Verdict(r.ipv6_body),
+        lastSeenS: (r.last_seen_at ?? r.created_at) / 1000,
+        lastSpeedTestS: r.speed_at === null ? null : r.speed_at / 1000,
+      }));
+    },
+    /** Labels of one agent (for ingest-time observations of agents newer than the cached snapshot). */
+    labels(agentId: string, districtOf: DistrictOf): AgentLabels | undefined {
+      const r = one.get(agentId) as Row | undefined;
+      return r ? labelsOf(r, districtOf) : undefined;
+    },
+  };
+}
+
+export type AgentQueries = ReturnType<typeof createAgentQueries>;

@@ -1,0 +1,443 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig, HatangError } from '@hatang/shared';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { IngestEvent } from '../ingest/events.js';
+import {
+  type AgentLabels,
+  type AgentLatest,
+  createAgentQueries,
+  type DistrictOf,
+  hostIpv6Verdict,
+  type Ipv6Verdict,
+} from '../metrics/agents.js';
+import {
+  allPlanTargetsMbps,
+  bytesPerSecond,
+  downloadBuckets,
+  mbpsToBytesPerSecond,
+  planTargetMbps,
+  reportYear,
+  type TargetFor,
+} from '../metrics/buckets.js';
+
+export type MetricsConfig = CollectorConfig['metrics'];
+
+/** Labels of every per-agent series, in this order. */
+export const AGENT_LABEL_NAMES = ['agent', 'commune', 'district', 'access', 'isp'] as const;
+
+/** Speed-test endpoints by route pattern: the `endpoint` label of the hatang_speedtest_* series. */
+export const SPEED_ENDPOINTS: Readonly<Record<string, string>> = {
+  '/speed/down': 'down',
+  '/speed/up': 'up',
+  '/speed/ping': 'ping',
+};
+/** Endpoints whose requests are tests (counted in hatang_speedtest_running); ping is only a probe. */
+const TEST_ENDPOINTS = new Set(['down', 'up']);
+
+/** prom-client default gauges whose `_total` suffix promtool rejects; dropped from the registry. */
+export const PROM_CLIENT_MISNAMED = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** HTTP request duration buckets, s: speed tests run 10–15 s, ingest and pages well under 1 s. */
+export const HTTP_DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60];
+
+/** `route` label for requests no route matched (the URL itself never becomes a label). */
+export const UNMATCHED_ROUTE = 'unmatched';
+/** `server` label for test servers past metrics.maxServerLabels. */
+export const OTHER_SERVER = 'other';
+
+export type SpeedTestOutcome = 'ok' | 'aborted' | 'refused' | 'error';
+
+/** One test on a speed-test endpoint; for servers outside fastify's request cycle (ndt7 over WebSocket, UDP echo). */
+export interface SpeedTestHandle {
+  sent(bytes: number): void;
+  received(bytes: number): void;
+  end(outcome: SpeedTestOutcome): void;
+}
+
+export interface HatangMetrics {
+  registry: Registry;
+  /** Count one test of a speed-test server that fastify's HTTP hooks do not see. */
+  beginSpeedTest(endpoint: string, opts?: { test?: boolean }): SpeedTestHandle;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: HatangMetrics;
+  }
+}
+
+export interface MetricsPluginOptions {
+  role: 'all' | 'speedtest';
+  config?: MetricsConfig | undefined;
+  version: string;
+  /** Clock (ms since epoch), injectable in tests. */
+  now?: (() => number) | undefined;
+  /** Commune code → district code; '' where unknown. */
+  districtOf?: DistrictOf;
+  /** Target download speed in Mbit/s for a year and access type. */
+  targetFor?: TargetFor;
+  ipv6Verdict?: Ipv6Verdict;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+/** Constant-time string comparison (hashing first hides the length). */
+function same(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+function checkAuthConfig(c: MetricsConfig) {
+  if ((c.basicUsername === undefined) !== (c.basicPassword === undefined)) {
+    throw new HatangError('HATANG_ERR_CONFIG', 'metrics.basicUsername and metrics.basicPassword must be set together', {
+      hint: 'Set both for HTTP basic auth on /metrics, or neither (see docs/metrics.md).',
+    });
+  }
+}
+
+/** True when the request may read /metrics under the configured auth (none configured: everyone). */
+export function metricsAuthorized(c: MetricsConfig, header: string | undefined): boolean {
+  const basic = c.basicUsername !== undefined && c.basicPassword !== undefined;
+  if (c.bearerToken === undefined && !basic) return true;
+  if (!header) return false;
+  const bearer = /^Bearer\s+(\S+)$/i.exec(header);
+  if (bearer && c.bearerToken !== undefined) return same(bearer[1] as string, c.bearerToken);
+  const b = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
+  if (b && basic) {
+    const decoded = Buffer.from(b[1] as string, 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    if (i < 0) return false;
+    // Evaluate both comparisons so timing does not tell which half was wrong.
+    const userOk = same(decoded.slice(0, i), c.basicUsername as string);
+    const passOk = same(decoded.slice(i + 1), c.basicPassword as string);
+    return userOk && passOk;
+  }
+  return false;
+}
+
+/**
+ * Caches a computation for `ttlMs`, and always for the rest of the current scrape: prom-client runs
+ * every metric's collect() in the same tick, so the snapshot is computed at most once per scrape.
+ */
+function cached<T>(ttlMs: number, now: () => number, compute: () => T): () => T {
+  let value: T | undefined;
+  let at = Number.NEGATIVE_INFINITY;
+  let pinned = false;
+  return () => {
+    const t = now();
+    if (value === undefined || (!pinned && t - at >= ttlMs)) {
+      value = compute();
+      at = t;
+      pinned = true;
+      setImmediate(() => {
+        pinned = false;
+      });
+    }
+    return value;
+  };
+}
+
+/**
+ * Prometheus metrics (docs/metrics.md): a registry per app, GET /metrics (optionally behind a
+ * bearer token or basic auth), HTTP and speed-test instrumentation for both roles, ingest counters,
+ * and database-derived gauges computed in collect() from prepared statements on a short cache.
+ */
+export const metricsPlugin = fp(
+  async (app: FastifyInstance, opts: MetricsPluginOptions) => {
+    const config = opts.config ?? COLLECTOR_CONFIG_DEFAULTS.metrics;
+    checkAuthConfig(config);
+    const now = opts.now ?? Date.now;
+    const districtOf = opts.districtOf ?? (() => '');
+    const targetFor = opts.targetFor ?? planTargetMbps;
+    const registry = new Registry();
+    const registers = [registry];
+
+    collectDefaultMetrics({ register: registry });
+    // Gauges named *_total break the exposition conventions (promtool check metrics); the same
+    // figures stay available per type in nodejs_active_handles / _requests / _resources.
+    for (const name of PROM_CLIENT_MISNAMED) registry.removeSingleMetric(name);
+    new Gauge({
+      name: 'hatang_build_info',
+      help: 'Always 1; the labels say which hatang version runs in which role.',
+      labelNames: ['version', 'role'],
+      registers,
+    }).set({ version: opts.version, role: opts.role }, 1);
+
+    // --- HTTP, every route, both roles -------------------------------------------------------
+    const httpDuration = new Histogram({
+      name: 'hatang_http_request_duration_seconds',
+      help: 'Time from request to the end of the response, by route pattern (never the URL), method and status (499: client closed first).',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: HTTP_DURATION_BUCKETS_S,
+      registers,
+    });
+
+    // --- speed-test server, both roles -------------------------------------------------------
+    const speedRunning = new Gauge({
+      name: 'hatang_speedtest_running',
+      help: 'Speed tests (downloads and uploads) being served right now.',
+      labelNames: ['endpoint'],
+      registers,
+    });
+    const speedSent = new Counter({
+      name: 'hatang_speedtest_sent_bytes_total',
+      help: 'Bytes the speed-test endpoints wrote to clients, HTTP headers included.',
+      labelNames: ['endpoint'],
+      registers,
+    });
+    const speedReceived = new Counter({
+      name: 'hatang_speedtest_received_bytes_total',
+      help: 'Bytes the speed-test endpoints read from clients after the request line (bodies of uploads).',
+      labelNames: ['endpoint'],
+      registers,
+    });
+    const speedRequests = new Counter({
+      name: 'hatang_speedtest_requests_total',
+      help: 'Requests to the speed-test endpoints by outcome: ok, aborted (client closed early, normal at the end of a timed download), refused (4xx), error (5xx).',
+      labelNames: ['endpoint', 'outcome'],
+      registers,
+    });
+    for (const endpoint of Object.values(SPEED_ENDPOINTS)) {
+      if (TEST_ENDPOINTS.has(endpoint)) speedRunning.set({ endpoint }, 0);
+      speedSent.inc({ endpoint }, 0);
+      speedReceived.inc({ endpoint }, 0);
+      for (const outcome of ['ok', 'aborted', 'refused', 'error']) speedRequests.inc({ endpoint, outcome }, 0);
+    }
+
+    function beginSpeedTest(endpoint: string, o: { test?: boolean } = {}): SpeedTestHandle {
+      const isTest = o.test ?? true;
+      if (isTest) speedRunning.inc({ endpoint });
+      let done = false;
+      return {
+        sent: (n) => n > 0 && speedSent.inc({ endpoint }, n),
+        received: (n) => n > 0 && speedReceived.inc({ endpoint }, n),
+        end(outcome) {
+          if (done) return;
+          done = true;
+          if (isTest) speedRunning.dec({ endpoint });
+          speedRequests.inc({ endpoint, outcome });
+        },
+      };
+    }
+
+    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+      const started = performance.now();
+      const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
+      const endpoint = SPEED_ENDPOINTS[route];
+      const socket = req.raw.socket as Socket | null;
+      const w0 = socket?.bytesWritten ?? 0;
+      const r0 = socket?.bytesRead ?? 0;
+      const test = endpoint ? beginSpeedTest(endpoint, { test: TEST_ENDPOINTS.has(endpoint) }) : undefined;
+      reply.raw.once('close', () => {
+        const res = reply.raw;
+        const status = res.writableFinished ? res.statusCode : 499;
+        httpDuration.observe(
+          { method: req.method, route, status_code: String(status) },
+          (performance.now() - started) / 1000,
+        );
+        if (test) {
+          test.sent((socket?.bytesWritten ?? w0) - w0);
+          test.received((socket?.bytesRead ?? r0) - r0);
+          test.end(status === 499 ? 'aborted' : status >= 500 ? 'error' : status >= 400 ? 'refused' : 'ok');
+        }
+      });
+    });
+
+    app.decorate('metrics', { registry, beginSpeedTest } satisfies HatangMetrics);
+
+    if (opts.role === 'all') registerCollectorMetrics(app, registry, config, { now, districtOf, targetFor, opts });
+
+    if (config.enabled) {
+      app.get('/metrics', { logLevel: 'warn' }, async (req, reply) => {
+        if (!metricsAuthorized(config, req.headers.authorization)) {
+          reply.header(
+            'www-authenticate',
+            config.bearerToken !== undefined ? 'Bearer realm="hatang metrics"' : 'Basic realm="hatang metrics"',
+          );
+          throw new HatangError('HATANG_ERR_UNAUTHORIZED', '/metrics needs the configured credentials', {
+            hint: 'Give Prometheus the bearer token or basic-auth user from the collector config (metrics section).',
+          });
+        }
+        const body = await registry.metrics();
+        return reply.header('content-type', registry.contentType).header('cache-control', 'no-store').send(body);
+      });
+    }
+  },
+  { name: 'hatang-metrics' },
+);
+
+/** The full collector's series: ingest counters, per-agent and per-unit gauges, targets, the speed histogram. */
+function registerCollectorMetrics(
+  app: FastifyInstance,
+  registry: Registry,
+  config: MetricsConfig,
+  deps: { now: () => number; districtOf: DistrictOf; targetFor: TargetFor; opts: MetricsPluginOptions },
+) {
+  const { now, districtOf, targetFor } = deps;
+  const registers = [registry];
+  const ipv6Verdict = deps.opts.ipv6Verdict ?? hostIpv6Verdict;
+
+  // --- ingest (counters, updated by the ingest hook) -------------------------------------------
+  const results = new Counter({
+    name: 'hatang_ingest_results_total',
+    help: 'Results received in ingest batches, by outcome: accepted, duplicate (stored before), rejected.',
+    labelNames: ['outcome'],
+    registers,
+  });
+  for (const outcome of ['accepted', 'duplicate', 'rejected']) results.inc({ outcome }, 0);
+  const rejected = new Counter({
+    name: 'hatang_ingest_rejected_results_total',
+    help: 'Results rejected at ingest, by agent and stable error code (docs/errors.md).',
+    labelNames: ['agent', 'code'],
+    registers,
+  });
+  const serverTests = new Counter({
+    name: 'hatang_server_tests_total',
+    help: 'Accepted results that name a test server, by server id (first metrics.maxServerLabels ids, then "other"), kind and status.',
+    labelNames: ['server', 'kind', 'status'],
+    registers,
+  });
+  const servers = new Set<string>();
+  const serverLabel = (id: string) => {
+    if (servers.has(id)) return id;
+    if (servers.size < config.maxServerLabels) {
+      servers.add(id);
+      return id;
+    }
+    return OTHER_SERVER;
+  };
+
+  const targetsMbps = allPlanTargetsMbps();
+  for (const year of [reportYear(now()) - 1, reportYear(now()), reportYear(now()) + 1]) {
+    for (const access of ['fixed', 'mobile'] as const) {
+      const t = targetFor(year, access);
+      if (t !== undefined) targetsMbps.push(t);
+    }
+  }
+  const downloadHist = new Histogram({
+    name: 'hatang_speed_test_download_bytes_per_second',
+    help: 'Download speed of accepted speed tests (status ok), by district and access type; bucket edges include every plan target and 0.8 × each target (× 8 for bit/s).',
+    labelNames: ['district', 'access'],
+    buckets: downloadBuckets(targetsMbps),
+    registers,
+  });
+
+  // --- per agent (database, on scrape) ------------------------------------------------------------
+  const queries = () => createAgentQueries(app.db);
+  let q: ReturnType<typeof createAgentQueries> | undefined;
+  const collectDuration = new Gauge({
+    name: 'hatang_metrics_collect_duration_seconds',
+    help: 'Time the last database read for the per-agent and per-unit gauges took (once per metrics.cacheMs at most).',
+    labelNames: ['part'],
+    registers,
+    collect() {
+      agents(); // registered before the gauges that read the snapshot: make sure this scrape's read is timed
+    },
+  });
+  let labelCache = new Map<string, AgentLabels>();
+  const agents = cached(config.cacheMs, now, (): AgentLatest[] => {
+    const t0 = performance.now();
+    q ??= queries();
+    const rows = q.latest(districtOf, ipv6Verdict);
+    labelCache = new Map(rows.map((r) => [r.labels.agent, r.labels]));
+    collectDuration.set({ part: 'agents' }, (performance.now() - t0) / 1000);
+    return rows;
+  });
+  const labelsOf = (agentId: string): AgentLabels | undefined => {
+    let l = labelCache.get(agentId);
+    if (!l) {
+      q ??= queries();
+      l = q.labels(agentId, districtOf);
+      if (l) labelCache.set(agentId, l);
+    }
+    return l;
+  };
+
+  const agentGauge = (name: string, help: string, pick: (a: AgentLatest) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: AGENT_LABEL_NAMES,
+      registers,
+      collect() {
+        this.reset();
+        for (const a of agents()) {
+          const v = pick(a);
+          if (v !== null && Number.isFinite(v)) this.set({ ...a.labels }, v);
+        }
+      },
+    });
+  agentGauge(
+    'hatang_agent_download_bytes_per_second',
+    "Download speed of the agent's latest speed test (× 8 for bit/s).",
+    (a) => bytesPerSecond(a.downloadBps),
+  );
+  agentGauge(
+    'hatang_agent_upload_bytes_per_second',
+    "Upload speed of the agent's latest speed test (× 8 for bit/s).",
+    (a) => bytesPerSecond(a.uploadBps),
+  );
+  agentGauge(
+    'hatang_agent_latency_seconds',
+    "Median idle round-trip time of the agent's latest latency or speed test.",
+    (a) => a.latencyS,
+  );
+  agentGauge(
+    'hatang_agent_jitter_seconds',
+    "Jitter (mean |Δ| of consecutive RTTs) of the agent's latest latency or speed test.",
+    (a) => a.jitterS,
+  );
+  agentGauge('hatang_agent_udp_loss_ratio', "Packet loss (0–1) of the agent's latest UDP test.", (a) => a.lossRatio);
+  agentGauge(
+    'hatang_agent_ipv6_status',
+    "1 when the agent's latest IPv6 check found working IPv6 on its line, 0 when not.",
+    (a) => a.ipv6,
+  );
+  agentGauge(
+    'hatang_agent_last_seen_timestamp_seconds',
+    'When the agent last delivered a batch (its registration time until it has), seconds since epoch.',
+    (a) => a.lastSeenS,
+  );
+  agentGauge(
+    'hatang_agent_last_speed_test_timestamp_seconds',
+    'When the speed test behind the download/upload gauges started, seconds since epoch.',
+    (a) => a.lastSpeedTestS,
+  );
+
+  // --- targets (config) ----------------------------------------------------------------------
+  new Gauge({
+    name: 'hatang_target_download_bytes_per_second',
+    help: "The plan's download target for the current year (Asia/Ho_Chi_Minh) by access type (× 8 for bit/s: 90 Mbit/s = 11250000).",
+    labelNames: ['access'],
+    registers,
+    collect() {
+      this.reset();
+      const year = reportYear(now());
+      for (const access of ['fixed', 'mobile'] as const) {
+        const t = targetFor(year, access);
+        if (t !== undefined) this.set({ access }, mbpsToBytesPerSecond(t));
+      }
+    },
+  });
+
+  app.ingestEvents.on((e: IngestEvent) => {
+    results.inc({ outcome: 'accepted' }, e.accepted.length);
+    results.inc({ outcome: 'duplicate' }, e.duplicate);
+    results.inc({ outcome: 'rejected' }, e.rejected.length);
+    for (const code of e.rejected) rejected.inc({ agent: e.agentId, code });
+    const district = e.accepted.some((r) => r.kind === 'speed') ? (labelsOf(e.agentId)?.district ?? '') : '';
+    for (const r of e.accepted) {
+      if (r.serverId !== null) serverTests.inc({ server: serverLabel(r.serverId), kind: r.kind, status: r.status });
+      if (r.kind === 'speed' && r.status === 'ok' && r.downloadBps !== null) {
+        downloadHist.observe({ district, access: r.access }, r.downloadBps / 8);
+      }
+    }
+  });
+}

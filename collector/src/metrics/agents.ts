@@ -48,23 +48,15 @@ export type DistrictOf = (communeCode: string) => string;
 export type Ipv6Verdict = (body: string) => number | null;
 
 /**
- * Interim IPv6 verdict until the IPv6 area's status lands: the host has a global IPv6 address and
- * an IPv6 default route, and at least one target answered over IPv6 when any was checked.
+ * Interim IPv6 verdict until the IPv6 area's status lands, with its definition (docs/ipv6.md): the
+ * agent's computer has IPv6 when it has both a global IPv6 address and an IPv6 default route.
  */
 export const hostIpv6Verdict: Ipv6Verdict = (body) => {
   try {
-    const r = JSON.parse(body) as {
-      ipv6?: {
-        host?: { globalAddress?: boolean; defaultRoute?: boolean };
-        targets?: Array<{ checks?: Array<{ check?: string; status?: string }> }>;
-      };
-    };
-    const v6 = r.ipv6;
-    if (!v6?.host) return null;
-    if (!v6.host.globalAddress || !v6.host.defaultRoute) return 0;
-    const checks = (v6.targets ?? []).flatMap((t) => t.checks ?? []).filter((c) => /-v6$/.test(c.check ?? ''));
-    if (checks.length === 0) return 1;
-    return checks.some((c) => c.status === 'pass' || c.status === 'slow') ? 1 : 0;
+    const host = (JSON.parse(body) as { ipv6?: { host?: { globalAddress?: boolean; defaultRoute?: boolean } } }).ipv6
+      ?.host;
+    if (!host) return null;
+    return host.globalAddress === true && host.defaultRoute === true ? 1 : 0;
   } catch {
     return null;
   }

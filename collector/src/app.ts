@@ -1,13 +1,17 @@
 import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ingestEventsPlugin } from './ingest/events.js';
+import { accessPlugin } from './plugins/access.js';
 import { authPlugin } from './plugins/auth.js';
 import { dbPlugin } from './plugins/db.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { openapiPlugin } from './plugins/openapi.js';
+import { statsPlugin } from './plugins/stats.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { speedRoutes } from './routes/speed.js';
+import { statsRoutes } from './routes/stats.js';
 import type { Db } from './storage/db.js';
 import { VERSION } from './version.js';
 
@@ -46,12 +50,16 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   // Metrics first: its onRequest hook must reach every route registered after it (both roles).
   await app.register(ingestEventsPlugin);
   await app.register(metricsPlugin, { role, config: config.metrics, version: VERSION, now: opts.now });
+  await app.register(openapiPlugin, { version: VERSION });
   await app.register(healthRoutes, { version: VERSION, role });
   await app.register(speedRoutes, { config });
   if (role === 'all') {
     await app.register(dbPlugin, { dbPath: opts.dbPath ?? './data/hatang.db', ...(opts.db ? { db: opts.db } : {}) });
     await app.register(authPlugin);
-    await app.register(ingestRoutes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(statsPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(accessPlugin);
+    await app.register(ingestRoutes, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(statsRoutes);
   }
   return app;
 }

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { IPV6_MAX_TARGETS } from '../spec.js';
 import { StringEnum } from './common.js';
 import { ACCESS_TYPES } from './results.js';
 
@@ -112,8 +113,22 @@ export const AgentConfigSchema = Type.Object(
             },
             strict,
           ),
-          { maxItems: 32, description: 'Systems to check over IPv6; the collector itself is always checked too.' },
+          {
+            maxItems: IPV6_MAX_TARGETS,
+            description:
+              'Systems to check over IPv6; the collector itself is always checked too (as "collector"). A URL under .invalid is a placeholder: reported as not configured, never looked up.',
+          },
         ),
+        timeoutMs: Type.Integer({
+          minimum: 500,
+          maximum: 60_000,
+          description: 'Time limit of one IPv6 check, ms (default 15000, as test-ipv6.com).',
+        }),
+        slowMs: Type.Integer({
+          minimum: 100,
+          maximum: 60_000,
+          description: 'A check that succeeds but takes longer than this is "slow", ms (default 5000).',
+        }),
       },
       strict,
     ),
@@ -133,5 +148,13 @@ export const AGENT_CONFIG_DEFAULTS: Omit<AgentConfig, 'collector'> & { collector
     speed: { profile: 'fixed', family: 'auto', downloadStreams: 8, uploadStreams: 4, windowMs: 10_000 },
     uplink: { batchSize: 500, intervalMs: 60_000, timeoutMs: 30_000 },
     log: { level: 'info' },
-    ipv6: { targets: [] },
+    ipv6: {
+      // Named placeholders the operator fills in (centrally or in agent.yaml); `.invalid` is never looked up.
+      targets: [
+        { name: 'cong-thong-tin-tinh', url: 'https://cong-thong-tin-tinh.invalid/' },
+        { name: 'dich-vu-cong', url: 'https://dich-vu-cong.invalid/' },
+      ],
+      timeoutMs: 15_000,
+      slowMs: 5_000,
+    },
   };

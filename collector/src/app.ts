@@ -50,7 +50,13 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   await app.register(errorsPlugin);
   // Metrics first: its onRequest hook must reach every route registered after it (both roles).
   await app.register(ingestEventsPlugin);
-  await app.register(metricsPlugin, { role, config: config.metrics, version: VERSION, now: opts.now });
+  await app.register(metricsPlugin, {
+    role,
+    config: config.metrics,
+    version: VERSION,
+    now: opts.now,
+    targets: config.targets,
+  });
   await app.register(openapiPlugin, { version: VERSION });
   await app.register(healthRoutes, { version: VERSION, role });
   await app.register(speedRoutes, { config });

@@ -18,7 +18,8 @@ const districtName = 'on(district) group_left(name) hatang_unit_info{level="dist
 const communeName = 'on(commune) group_left(name) hatang_unit_info{level="commune"}';
 const median = (sel) => `hatang_unit_week_download_median_bytes_per_second{${sel}}`;
 const target = (access = '$access') => `hatang_target_download_bytes_per_second{access="${access}"}`;
-const ofTarget = (sel) => `(${median(sel)} / on(access) group_left() hatang_target_download_bytes_per_second)`;
+/** The statistics service's attainment: this week's median ÷ the year's target (1 = at target). */
+const ofTarget = (sel) => `hatang_unit_week_attainment_ratio{${sel}}`;
 const silentFor = '3 * 3600';
 
 // --- panel builders -----------------------------------------------------------------------------
@@ -365,7 +366,7 @@ function district() {
     stat(
       'Xã dưới chỉ tiêu / Communes below target',
       { h: 5, w: 4, x: 16, y: 0 },
-      [q(`count(hatang_unit_week_attainment{${sel('commune')}} == 0) or vector(0)`)],
+      [q(`count(hatang_unit_week_attained{${sel('commune')}} == 0) or vector(0)`)],
       'none',
       {
         thresholds: {
@@ -642,9 +643,28 @@ function ipv6() {
       'percentunit',
       { min: 0, max: 1 },
     ),
+    bargauge(
+      'Hệ thống truy cập được qua IPv6 / Systems reachable over IPv6',
+      { h: 10, w: 12, x: 0, y: 15 },
+      [q('hatang_ipv6_target_reachable_ratio', { legend: '{{target}}' })],
+      'percentunit',
+      {
+        thresholds: thresholdsPct,
+        max: 1,
+        description:
+          'For each configured target (provincial portal, public-service portal, the collector…): the share of agents whose latest check reached it over IPv6 only.',
+      },
+    ),
+    timeseries(
+      'Truy cập IPv6 theo hệ thống / Reachability over time',
+      { h: 10, w: 12, x: 12, y: 15 },
+      [q('hatang_ipv6_target_reachable_ratio', { legend: '{{target}}' })],
+      'percentunit',
+      { min: 0, max: 1 },
+    ),
     table(
       'Trạm đo không có IPv6 / Agents without IPv6',
-      { h: 10, w: 24, x: 0, y: 15 },
+      { h: 10, w: 24, x: 0, y: 25 },
       [q('hatang_agent_ipv6_status == 0')],
       {
         agent: { title: 'Trạm đo / Agent' },

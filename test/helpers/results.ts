@@ -105,6 +105,7 @@ export function ipv6Result(o: Common & { works: boolean }) {
           checks: [
             { check: 'dns-aaaa', status: o.works ? 'pass' : 'fail', ...(o.works ? {} : { code: 'NODATA' }) },
             { check: 'tcp-v6', status: o.works ? 'pass' : 'fail', ...(o.works ? {} : { code: 'ENETUNREACH' }) },
+            { check: 'http-v6', status: o.works ? 'pass' : 'fail', ...(o.works ? {} : { code: 'ENETUNREACH' }) },
           ],
         },
       ],

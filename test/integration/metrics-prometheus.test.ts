@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startCollector, type TestCollector } from '@hatang/collector';
-import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
+import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig, periodOf } from '@hatang/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, ipv6Result, latencyResult, speedResult, udpResult } from '../helpers/results.js';
 import { requireTool } from '../helpers/tools.js';
@@ -128,18 +128,23 @@ describe.skipIf(!!tool.skip)('Prometheus scrapes the collector', () => {
     const silent = repo.addAgent({ name: 'silent', communeCode: '04048', access: 'fixed' }, now - 4 * 3_600_000);
     Object.assign(ids, { a: a.agent.id, b: b.agent.id, silent: silent.agent.id });
 
+    // This week's tests stay inside the current ISO week even right after Monday 00:00.
+    const thisWeek = (ago: number) => Math.max(now - ago, periodOf('week', now).startMs);
+    const week = 7 * 86_400_000;
     const ra = await ingest(collector.url, a.token, [
-      speedResult({ at: now - 900_000, downBps: 95e6, upBps: 31e6, serverId: 'sla-vnpt' }),
+      speedResult({ at: thisWeek(900_000), downBps: 95e6, upBps: 31e6, serverId: 'sla-vnpt' }),
+      // The four completed weeks before this one: 50 Mbit/s, below the 90 Mbit/s target each time.
+      ...[1, 2, 3, 4].map((k) => speedResult({ at: now - k * week, downBps: 50e6 })),
       latencyResult({ at: now - 600_000, medianMs: 12, jitterMs: 2 }),
       udpResult({ at: now - 500_000, lossPct: 2 }),
       ipv6Result({ at: now - 400_000, works: true }),
       { ...speedResult({ downBps: 1 }), network: { access: 'satellite', family: 4 } },
     ]);
-    expect(ra.body.accepted).toHaveLength(4);
+    expect(ra.body.accepted).toHaveLength(8);
     expect(ra.body.rejected).toHaveLength(1);
     const rb = await ingest(collector.url, b.token, [
-      speedResult({ at: now - 800_000, access: 'mobile', downBps: 30e6, upBps: 8e6, serverId: 'sla-vnpt' }),
-      speedResult({ at: now - 700_000, access: 'mobile', status: 'error', serverId: 'sla-vnpt' }),
+      speedResult({ at: thisWeek(800_000), access: 'mobile', downBps: 30e6, upBps: 8e6, serverId: 'sla-vnpt' }),
+      speedResult({ at: thisWeek(700_000), access: 'mobile', status: 'error', serverId: 'sla-vnpt' }),
       ipv6Result({ at: now - 300_000, access: 'mobile', works: false }),
     ]);
     expect(rb.body.accepted).toHaveLength(3);
@@ -195,6 +200,7 @@ describe.skipIf(!!tool.skip)('Prometheus scrapes the collector', () => {
       job: 'hatang-collector',
       agent: ids.a,
       commune: '04045',
+      district: '123', // Thị xã Mộc Châu in the shipped unit list
       access: 'fixed',
       isp: 'VNPT',
     });
@@ -206,9 +212,27 @@ describe.skipIf(!!tool.skip)('Prometheus scrapes the collector', () => {
     expect(value(await query(prom, `hatang_agent_jitter_seconds{agent="${ids.a}"}`))).toEqual([0.002]);
     expect(value(await query(prom, `hatang_agent_udp_loss_ratio{agent="${ids.a}"}`))).toEqual([0.02]);
     expect(value(await query(prom, 'sort_desc(hatang_agent_ipv6_status)'))).toEqual([1, 0]);
+    expect(value(await query(prom, 'hatang_ipv6_target_reachable_ratio{target="collector"}'))).toEqual([0.5]);
     // Every label name on per-agent series is one of the bounded set (plus Prometheus's own).
     const names = new Set(down.flatMap((v) => Object.keys(v.metric)));
-    expect([...names].sort()).toEqual(['__name__', 'access', 'agent', 'commune', 'instance', 'isp', 'job']);
+    expect([...names].sort()).toEqual(['__name__', 'access', 'agent', 'commune', 'district', 'instance', 'isp', 'job']);
+  });
+
+  it('holds the per-unit series from the statistics service', async () => {
+    const sel = '{level="commune",commune="04045",access="fixed"}';
+    expect(value(await query(prom, `hatang_unit_week_download_median_bytes_per_second${sel}`))).toEqual([95e6 / 8]);
+    expect(value(await query(prom, `hatang_unit_week_attained${sel}`))).toEqual([1]);
+    expect(value(await query(prom, `hatang_unit_week_samples${sel}`))).toEqual([1]);
+    expect(value(await query(prom, `hatang_unit_recent_weeks_below_target${sel}`))).toEqual([4]);
+    expect(value(await query(prom, `hatang_unit_recent_weeks_measured${sel}`))).toEqual([4]);
+    const district = await query(
+      prom,
+      'hatang_unit_week_attained{level="district",access="mobile"} * on(district) group_left(name) hatang_unit_info{level="district"}',
+    );
+    expect(district.map((v) => [v.metric.district, v.metric.name, Number(v.value[1])])).toEqual([
+      ['128', 'Huyện Vân Hồ', 0], // 30 Mbit/s against 40
+    ]);
+    expect(value(await query(prom, 'count(hatang_unit_info{level="commune"})'))).toEqual([200]);
   });
 
   it('holds the targets, the ingest counters, the histogram and the speed-test role’s own series', async () => {
@@ -217,7 +241,7 @@ describe.skipIf(!!tool.skip)('Prometheus scrapes the collector', () => {
     expect(t).toEqual({ fixed: 90e6 / 8, mobile: 40e6 / 8 }); // 2025's targets carried forward
     const results = await query(prom, 'hatang_ingest_results_total');
     expect(Object.fromEntries(results.map((v) => [v.metric.outcome, Number(v.value[1])]))).toEqual({
-      accepted: 7,
+      accepted: 11,
       duplicate: 0,
       rejected: 1,
     });
@@ -225,14 +249,26 @@ describe.skipIf(!!tool.skip)('Prometheus scrapes the collector', () => {
       value(await query(prom, `hatang_ingest_rejected_results_total{agent="${ids.a}",code="HATANG_ERR_VALIDATION"}`)),
     ).toEqual([1]);
     expect(value(await query(prom, 'sum by (status) (hatang_server_tests_total{server="sla-vnpt"})'))).toHaveLength(2);
-    // 95 Mbit/s is above the 90 Mbit/s bucket; 30 Mbit/s mobile is below 32 (0.8 × 40) and 33.
+    // Fixed: four tests at 50 Mbit/s fall in the 90 Mbit/s bucket, the 95 Mbit/s one does not.
+    // Mobile: 30 Mbit/s is below 32 (0.8 × 40) and 33.
     expect(
       value(await query(prom, 'hatang_speed_test_download_bytes_per_second_bucket{access="fixed",le="11250000"}')),
-    ).toEqual([0]);
+    ).toEqual([4]);
     expect(
       value(await query(prom, 'hatang_speed_test_download_bytes_per_second_bucket{access="mobile",le="4000000"}')),
     ).toEqual([1]);
-    expect(value(await query(prom, 'hatang_speed_test_download_bytes_per_second_count'))).toEqual([1, 1]);
+    expect(
+      (await query(prom, 'hatang_speed_test_download_bytes_per_second_count')).map((v) => [
+        v.metric.district,
+        v.metric.access,
+        Number(v.value[1]),
+      ]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['123', 'fixed', 5],
+        ['128', 'mobile', 1],
+      ]),
+    );
 
     const build = await query(prom, 'hatang_build_info');
     expect(build.map((v) => `${v.metric.job}:${v.metric.role}`).sort()).toEqual([
@@ -272,6 +308,14 @@ describe.skipIf(!!tool.skip)('Prometheus scrapes the collector', () => {
     expect(bad).toEqual([]);
     const alerts = await waitFor(prom, 'ALERTS{alertname="HatangAgentSilent"}');
     expect(alerts.map((a) => [a.metric.agent, a.metric.alertstate])).toEqual([[ids.silent, 'pending']]);
+    // Below target in 4 of the last 4 weeks: the commune and its district (not the province).
+    const below = await waitFor(prom, 'ALERTS{alertname="HatangUnitBelowTarget"}', 2);
+    expect(
+      below.map((a) => [a.metric.level, a.metric.district, a.metric.commune ?? '', a.metric.alertstate]).sort(),
+    ).toEqual([
+      ['commune', '123', '04045', 'pending'],
+      ['district', '123', '', 'pending'],
+    ]);
   });
 
   it('answers every Grafana dashboard query without error', async () => {
@@ -297,6 +341,16 @@ describe.skipIf(!!tool.skip)('Prometheus scrapes the collector', () => {
       }
     }
     expect(n).toBeGreaterThan(40);
+    // With data behind them, the main panels are not empty.
+    const d = JSON.parse(readFileSync(join(dashDir, 'district.json'), 'utf8'));
+    const communes = d.panels.find((p: any) => p.title.startsWith('Các xã'));
+    const rows = await query(
+      prom,
+      communes.targets[0].expr.replaceAll('$district', '123').replaceAll('$access', 'fixed'),
+    );
+    expect(rows.map((v) => [v.metric.commune, v.metric.name, Number(v.value[1])])).toEqual([
+      ['04045', 'Xã Lóng Sập', 95e6],
+    ]);
     // The agent dashboard's target line picks the agent's own access type.
     const line = await query(
       prom,

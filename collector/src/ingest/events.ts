@@ -9,6 +9,8 @@ export interface IngestedResult {
   /** Configured test-server id the result names, if any. */
   serverId: string | null;
   downloadBps: number | null;
+  /** The result feeds the statistics (stats/rollup.ts countsInStats). */
+  counted: boolean;
 }
 
 /** What one ingest batch did, emitted after its transaction committed. */

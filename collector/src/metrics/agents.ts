@@ -17,8 +17,6 @@ export interface AgentLatest {
   latencyS: number | null;
   jitterS: number | null;
   lossRatio: number | null;
-  /** 1: IPv6 works from this agent's line; 0: it does not; null: no IPv6 check yet. */
-  ipv6: number | null;
   /** Last contact in s since epoch; the registration time when the agent has not reported yet. */
   lastSeenS: number;
   /** Start of the speed test the download/upload gauges show, s since epoch. */
@@ -38,33 +36,15 @@ interface Row {
   latency_ms: number | null;
   jitter_ms: number | null;
   loss_pct: number | null;
-  ipv6_body: string | null;
 }
 
 /** Maps a commune code to its district code ('' when the geography has none, as after the 2025 merge). */
 export type DistrictOf = (communeCode: string) => string;
 
-/** Decides whether an IPv6 result body says IPv6 works (1) or not (0). */
-export type Ipv6Verdict = (body: string) => number | null;
-
 /**
- * Interim IPv6 verdict until the IPv6 area's status lands, with its definition (docs/ipv6.md): the
- * agent's computer has IPv6 when it has both a global IPv6 address and an IPv6 default route.
- */
-export const hostIpv6Verdict: Ipv6Verdict = (body) => {
-  try {
-    const host = (JSON.parse(body) as { ipv6?: { host?: { globalAddress?: boolean; defaultRoute?: boolean } } }).ipv6
-      ?.host;
-    if (!host) return null;
-    return host.globalAddress === true && host.defaultRoute === true ? 1 : 0;
-  } catch {
-    return null;
-  }
-};
-
-/**
- * Latest result of each kind for every unrevoked agent, in one statement that walks the
- * (agent_id, started_at) index backwards: cost grows with agents, not with stored results.
+ * Latest speed, latency and UDP figures of every unrevoked agent, in one statement that walks the
+ * (agent_id, started_at) index backwards: cost grows with agents, not with stored results. (IPv6
+ * status comes from the IPv6 area's ipv6Status().)
  */
 export function createAgentQueries(db: Db) {
   const latest = db.prepare(`
@@ -75,19 +55,16 @@ export function createAgentQueries(db: Db) {
         (SELECT seq FROM results r WHERE r.agent_id = a.id AND r.kind IN ('latency', 'speed')
            AND r.latency_ms IS NOT NULL ORDER BY r.started_at DESC LIMIT 1) AS latency_seq,
         (SELECT seq FROM results r WHERE r.agent_id = a.id AND r.kind = 'udp'
-           AND r.loss_pct IS NOT NULL ORDER BY r.started_at DESC LIMIT 1) AS udp_seq,
-        (SELECT seq FROM results r WHERE r.agent_id = a.id AND r.kind = 'ipv6'
-           AND r.status != 'error' ORDER BY r.started_at DESC LIMIT 1) AS ipv6_seq
+           AND r.loss_pct IS NOT NULL ORDER BY r.started_at DESC LIMIT 1) AS udp_seq
       FROM agents a WHERE a.revoked_at IS NULL
     )
     SELECT p.id, p.commune_code, p.access, p.isp, p.created_at, p.last_seen_at,
       s.download_bps, s.upload_bps, s.started_at AS speed_at,
-      l.latency_ms, l.jitter_ms, u.loss_pct, v.body AS ipv6_body
+      l.latency_ms, l.jitter_ms, u.loss_pct
     FROM picks p
     LEFT JOIN results s ON s.seq = p.speed_seq
     LEFT JOIN results l ON l.seq = p.latency_seq
     LEFT JOIN results u ON u.seq = p.udp_seq
-    LEFT JOIN results v ON v.seq = p.ipv6_seq
     ORDER BY p.id`);
   const one = db.prepare('SELECT id, commune_code, access, isp FROM agents WHERE id = ?');
 
@@ -100,7 +77,7 @@ export function createAgentQueries(db: Db) {
   }
 
   return {
-    latest(districtOf: DistrictOf, ipv6Verdict: Ipv6Verdict): AgentLatest[] {
+    latest(districtOf: DistrictOf): AgentLatest[] {
       return (latest.all() as Row[]).map((r) => ({
         labels: labelsOf(r, districtOf),
         downloadBps: r.download_bps,
@@ -108,7 +85,6 @@ export function createAgentQueries(db: Db) {
         latencyS: r.latency_ms === null ? null : r.latency_ms / 1000,
         jitterS: r.jitter_ms === null ? null : r.jitter_ms / 1000,
         lossRatio: r.loss_pct === null ? null : r.loss_pct / 100,
-        ipv6: r.ipv6_body === null ? null : ipv6Verdict(r.ipv6_body),
         lastSeenS: (r.last_seen_at ?? r.created_at) / 1000,
         lastSpeedTestS: r.speed_at === null ? null : r.speed_at / 1000,
       }));

@@ -1,4 +1,4 @@
-import { PLAN_TARGETS_MBPS, REPORT_TZ_OFFSET_MS } from '@hatang/shared';
+import { PLAN_TARGETS_MBPS, type TargetTable } from '@hatang/shared';
 
 /**
  * Bucket edges of the download-speed histogram, Mbit/s, before the targets are added: a rough
@@ -35,25 +35,12 @@ export function downloadBuckets(targetsMbps: Iterable<number>): number[] {
   return [...edges].sort((a, b) => a - b).map(mbpsToBytesPerSecond);
 }
 
-/** Year in Asia/Ho_Chi_Minh at `now` (ms since epoch). */
-export function reportYear(now: number): number {
-  return new Date(now + REPORT_TZ_OFFSET_MS).getUTCFullYear();
-}
-
-export type TargetFor = (year: number, access: 'fixed' | 'mobile') => number | undefined;
-
-/** The plan's targets, Mbit/s; years after the plan carry its last year forward (DESIGN.md). */
-export const planTargetMbps: TargetFor = (year, access) => {
-  const years = Object.keys(PLAN_TARGETS_MBPS)
-    .map(Number)
-    .sort((a, b) => a - b);
-  const first = years[0];
-  if (first === undefined || year < first) return undefined;
-  const y = years.filter((x) => x <= year).at(-1) as number;
-  return PLAN_TARGETS_MBPS[y]?.[access];
-};
-
-/** Every target value the plan names, Mbit/s (for histogram edges). */
-export function allPlanTargetsMbps(): number[] {
-  return Object.values(PLAN_TARGETS_MBPS).flatMap((t) => [t.fixed, t.mobile]);
+/** Every target value of a target table (config `targets`, Mbit/s) and of the plan, for histogram edges. */
+export function targetValuesMbps(table: TargetTable): number[] {
+  const out: number[] = [];
+  for (const t of [...Object.values(PLAN_TARGETS_MBPS), ...Object.values(table)]) {
+    if (t.fixed !== undefined) out.push(t.fixed);
+    if (t.mobile !== undefined) out.push(t.mobile);
+  }
+  return out;
 }

@@ -29,7 +29,10 @@ describe('per-agent gauges', () => {
   it('show each unrevoked agent’s latest figures in base units with bounded labels', async () => {
     let now = T0;
     c = await startCollector({ config: config(), now: () => now });
-    const a = c.app.repo.addAgent({ name: 'Chiềng Cơi', communeCode: '04045', access: 'fixed', isp: 'VNPT' }, T0);
+    const a = c.app.repo.addAgent(
+      { name: 'Nhà văn hoá bản Mòng', communeCode: '04045', access: 'fixed', isp: 'VNPT' },
+      T0,
+    );
     const b = c.app.repo.addAgent({ name: 'b', access: 'mobile' }, T0);
     const silent = c.app.repo.addAgent({ name: 'never reported', access: 'fixed' }, T0 - 3_600_000);
     const gone = c.app.repo.addAgent({ name: 'revoked', access: 'fixed' }, T0);
@@ -54,7 +57,8 @@ describe('per-agent gauges', () => {
     c.app.repo.revokeAgent(gone.agent.id, T0);
 
     const { samples: s } = await scrape(c.url);
-    const la = { agent: a.agent.id, commune: '04045', district: '', access: 'fixed', isp: 'VNPT' };
+    // Xã Lóng Sập (04045) lies in Thị xã Mộc Châu (123) in the shipped unit list.
+    const la = { agent: a.agent.id, commune: '04045', district: '123', access: 'fixed', isp: 'VNPT' };
     const labelsOf = (x: { labels: Record<string, string> }) => x.labels;
     expect(labelsOf(one(s, 'hatang_agent_download_bytes_per_second', { agent: a.agent.id }))).toEqual(la);
     expect(one(s, 'hatang_agent_download_bytes_per_second', la).value).toBe(95e6 / 8);
@@ -70,6 +74,9 @@ describe('per-agent gauges', () => {
     expect(one(s, 'hatang_agent_download_bytes_per_second', lb).value).toBe(30e6 / 8);
     expect(one(s, 'hatang_agent_ipv6_status', lb).value).toBe(0);
     expect(find(s, 'hatang_agent_udp_loss_ratio', lb)).toEqual([]);
+    // IPv6 per target: of the two agents that checked "collector", one reached it over IPv6.
+    expect(one(s, 'hatang_ipv6_target_checked_agents', { target: 'collector' }).value).toBe(2);
+    expect(one(s, 'hatang_ipv6_target_reachable_ratio', { target: 'collector' }).value).toBe(0.5);
 
     // Never reported: only the registration time, so a silent-agent alert can fire for it.
     expect(one(s, 'hatang_agent_last_seen_timestamp_seconds', { agent: silent.agent.id }).value).toBe(
@@ -81,7 +88,7 @@ describe('per-agent gauges', () => {
     // No result id, URL or free text ever becomes a label value.
     const values = new Set(s.flatMap((x) => Object.values(x.labels)));
     for (const id of [newer.id, older.id]) expect(values.has(id)).toBe(false);
-    expect([...values].some((v) => v.includes('http://') || v.includes('Chiềng'))).toBe(false);
+    expect([...values].some((v) => v.includes('http://') || v.includes('bản Mòng'))).toBe(false);
   });
 
   it('reuse the database read for metrics.cacheMs, then refresh', async () => {
@@ -96,6 +103,78 @@ describe('per-agent gauges', () => {
     expect(one((await scrape(c.url)).samples, 'hatang_agent_download_bytes_per_second').value).toBe(10e6 / 8);
     now += 1_000;
     expect(one((await scrape(c.url)).samples, 'hatang_agent_download_bytes_per_second').value).toBe(20e6 / 8);
+  });
+});
+
+describe('per-unit gauges', () => {
+  it('show the statistics service’s current week and how many recent weeks were below target', async () => {
+    const now = T0; // Tuesday of 2025-W24, 10:00 in Hà Nội
+    const week = 7 * 86_400_000;
+    c = await startCollector({ config: config(), now: () => now });
+    // Two agents in Xã Lóng Sập (04045, Thị xã Mộc Châu 123); one mobile agent in Xã Vân Hồ (04048, 128).
+    const a = c.app.repo.addAgent({ name: 'a', communeCode: '04045', access: 'fixed', isp: 'VNPT' }, T0 - 60 * week);
+    const b = c.app.repo.addAgent({ name: 'b', communeCode: '04045', access: 'fixed', isp: 'FPT' }, T0 - 60 * week);
+    const m = c.app.repo.addAgent({ name: 'm', communeCode: '04048', access: 'mobile' }, T0 - 60 * week);
+    const mbps = (x: number) => x * 1e6;
+    // This week: 95, 85 (a) and 91 (b) → median 91 ≥ 90 (2025 fixed target).
+    await ingest(c.url, a.token, [
+      speedResult({ at: T0 - 3_600_000, downBps: mbps(95) }),
+      speedResult({ at: T0 - 7_200_000, downBps: mbps(85) }),
+      // Completed weeks, newest first: 80 below, 95 above, 70 below, 60 below → 3 of 4 below.
+      speedResult({ at: T0 - 1 * week, downBps: mbps(80) }),
+      speedResult({ at: T0 - 2 * week, downBps: mbps(95) }),
+      speedResult({ at: T0 - 3 * week, downBps: mbps(70) }),
+      speedResult({ at: T0 - 4 * week, downBps: mbps(60) }),
+      // Five weeks back: outside metrics.recentWeeks = 4.
+      speedResult({ at: T0 - 5 * week, downBps: mbps(10) }),
+    ]);
+    await ingest(c.url, b.token, [speedResult({ at: T0 - 1_800_000, downBps: mbps(91) })]);
+    // Mobile: this week 30 (below 40); no earlier weeks.
+    await ingest(c.url, m.token, [speedResult({ at: T0 - 600_000, access: 'mobile', downBps: mbps(30) })]);
+
+    const s = (await scrape(c.url)).samples;
+    const commune = { level: 'commune', district: '123', commune: '04045', access: 'fixed' };
+    const district = { level: 'district', district: '123', access: 'fixed' };
+    const province = { level: 'province', access: 'fixed' };
+    const v = (name: string, l: Record<string, string>) => one(s, name, l).value;
+    expect(one(s, 'hatang_unit_week_download_median_bytes_per_second', commune).labels).toEqual(commune);
+    for (const l of [commune, district, province]) {
+      expect(v('hatang_unit_week_download_median_bytes_per_second', l)).toBe(mbps(91) / 8);
+      expect(v('hatang_unit_week_attained', l)).toBe(1);
+      expect(v('hatang_unit_week_attainment_ratio', l)).toBeCloseTo(91 / 90, 12);
+      expect(v('hatang_unit_week_samples', l)).toBe(3);
+      expect(v('hatang_unit_week_low_samples', l)).toBe(1); // 3 < 70 a week
+      expect(v('hatang_unit_week_tests_at_target_ratio', l)).toBeCloseTo(2 / 3, 12);
+      expect(v('hatang_unit_recent_weeks_below_target', l)).toBe(3);
+      expect(v('hatang_unit_recent_weeks_measured', l)).toBe(4);
+    }
+    const mobile = { level: 'commune', district: '128', commune: '04048', access: 'mobile' };
+    expect(v('hatang_unit_week_download_median_bytes_per_second', mobile)).toBe(mbps(30) / 8);
+    expect(v('hatang_unit_week_attained', mobile)).toBe(0);
+    expect(find(s, 'hatang_unit_recent_weeks_below_target', mobile)).toEqual([]); // no completed week with data
+    // Units without data: only their name.
+    expect(find(s, 'hatang_unit_week_samples', { commune: '03646' })).toEqual([]);
+    expect(one(s, 'hatang_unit_info', { level: 'commune', commune: '03646' }).labels).toEqual({
+      level: 'commune',
+      district: '116',
+      commune: '03646',
+      name: 'Phường Chiềng Lề',
+    });
+    expect(one(s, 'hatang_unit_info', { level: 'district', district: '123' }).labels.name).toBe('Thị xã Mộc Châu');
+    expect(find(s, 'hatang_unit_info', { level: 'commune' })).toHaveLength(200);
+    expect(find(s, 'hatang_unit_info', { level: 'district' })).toHaveLength(12);
+    // The same numbers as the statistics service the stats API serves.
+    const row = c.app.stats
+      .units({ period: 'week', level: 'commune', access: 'fixed' })
+      .rows.find((r) => r.unit.code === '04045');
+    expect(row?.download.median).toBe(mbps(91));
+    // The histogram counts what the statistics count, by district.
+    expect(
+      one(s, 'hatang_speed_test_download_bytes_per_second_count', { district: '123', access: 'fixed' }).value,
+    ).toBe(8);
+    expect(
+      one(s, 'hatang_speed_test_download_bytes_per_second_count', { district: '128', access: 'mobile' }).value,
+    ).toBe(1);
   });
 });
 

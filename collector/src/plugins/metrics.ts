@@ -1,32 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig, HatangError } from '@hatang/shared';
+import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig, HatangError, type TargetTable } from '@hatang/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { IngestEvent } from '../ingest/events.js';
-import {
-  type AgentLabels,
-  type AgentLatest,
-  createAgentQueries,
-  type DistrictOf,
-  hostIpv6Verdict,
-  type Ipv6Verdict,
-} from '../metrics/agents.js';
-import {
-  allPlanTargetsMbps,
-  bytesPerSecond,
-  downloadBuckets,
-  mbpsToBytesPerSecond,
-  planTargetMbps,
-  reportYear,
-  type TargetFor,
-} from '../metrics/buckets.js';
+import { registerCollectorMetrics } from '../metrics/collector.js';
 
 export type MetricsConfig = CollectorConfig['metrics'];
-
-/** Labels of every per-agent series, in this order. */
-export const AGENT_LABEL_NAMES = ['agent', 'commune', 'district', 'access', 'isp'] as const;
 
 /** Speed-test endpoints by route pattern: the `endpoint` label of the hatang_speedtest_* series. */
 export const SPEED_ENDPOINTS: Readonly<Record<string, string>> = {
@@ -49,8 +29,6 @@ export const HTTP_DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 /** `route` label for requests no route matched (the URL itself never becomes a label). */
 export const UNMATCHED_ROUTE = 'unmatched';
-/** `server` label for test servers past metrics.maxServerLabels. */
-export const OTHER_SERVER = 'other';
 
 export type SpeedTestOutcome = 'ok' | 'aborted' | 'refused' | 'error';
 
@@ -79,11 +57,8 @@ export interface MetricsPluginOptions {
   version: string;
   /** Clock (ms since epoch), injectable in tests. */
   now?: (() => number) | undefined;
-  /** Commune code → district code; '' where unknown. */
-  districtOf?: DistrictOf;
-  /** Target download speed in Mbit/s for a year and access type. */
-  targetFor?: TargetFor;
-  ipv6Verdict?: Ipv6Verdict;
+  /** Configured targets (config `targets`), for the histogram's bucket edges. */
+  targets?: TargetTable | undefined;
 }
 
 function digest(s: string): Buffer {
@@ -123,28 +98,6 @@ export function metricsAuthorized(c: MetricsConfig, header: string | undefined):
 }
 
 /**
- * Caches a computation for `ttlMs`, and always for the rest of the current scrape: prom-client runs
- * every metric's collect() in the same tick, so the snapshot is computed at most once per scrape.
- */
-function cached<T>(ttlMs: number, now: () => number, compute: () => T): () => T {
-  let value: T | undefined;
-  let at = Number.NEGATIVE_INFINITY;
-  let pinned = false;
-  return () => {
-    const t = now();
-    if (value === undefined || (!pinned && t - at >= ttlMs)) {
-      value = compute();
-      at = t;
-      pinned = true;
-      setImmediate(() => {
-        pinned = false;
-      });
-    }
-    return value;
-  };
-}
-
-/**
  * Prometheus metrics (docs/metrics.md): a registry per app, GET /metrics (optionally behind a
  * bearer token or basic auth), HTTP and speed-test instrumentation for both roles, ingest counters,
  * and database-derived gauges computed in collect() from prepared statements on a short cache.
@@ -154,8 +107,6 @@ export const metricsPlugin = fp(
     const config = opts.config ?? COLLECTOR_CONFIG_DEFAULTS.metrics;
     checkAuthConfig(config);
     const now = opts.now ?? Date.now;
-    const districtOf = opts.districtOf ?? (() => '');
-    const targetFor = opts.targetFor ?? planTargetMbps;
     const registry = new Registry();
     const registers = [registry];
 
@@ -252,7 +203,7 @@ export const metricsPlugin = fp(
 
     app.decorate('metrics', { registry, beginSpeedTest } satisfies HatangMetrics);
 
-    if (opts.role === 'all') registerCollectorMetrics(app, registry, config, { now, districtOf, targetFor, opts });
+    if (opts.role === 'all') registerCollectorMetrics(app, registry, config, { now, targets: opts.targets ?? {} });
 
     if (config.enabled) {
       app.get('/metrics', { logLevel: 'warn' }, async (req, reply) => {
@@ -272,172 +223,3 @@ export const metricsPlugin = fp(
   },
   { name: 'hatang-metrics' },
 );
-
-/** The full collector's series: ingest counters, per-agent and per-unit gauges, targets, the speed histogram. */
-function registerCollectorMetrics(
-  app: FastifyInstance,
-  registry: Registry,
-  config: MetricsConfig,
-  deps: { now: () => number; districtOf: DistrictOf; targetFor: TargetFor; opts: MetricsPluginOptions },
-) {
-  const { now, districtOf, targetFor } = deps;
-  const registers = [registry];
-  const ipv6Verdict = deps.opts.ipv6Verdict ?? hostIpv6Verdict;
-
-  // --- ingest (counters, updated by the ingest hook) -------------------------------------------
-  const results = new Counter({
-    name: 'hatang_ingest_results_total',
-    help: 'Results received in ingest batches, by outcome: accepted, duplicate (stored before), rejected.',
-    labelNames: ['outcome'],
-    registers,
-  });
-  for (const outcome of ['accepted', 'duplicate', 'rejected']) results.inc({ outcome }, 0);
-  const rejected = new Counter({
-    name: 'hatang_ingest_rejected_results_total',
-    help: 'Results rejected at ingest, by agent and stable error code (docs/errors.md).',
-    labelNames: ['agent', 'code'],
-    registers,
-  });
-  const serverTests = new Counter({
-    name: 'hatang_server_tests_total',
-    help: 'Accepted results that name a test server, by server id (first metrics.maxServerLabels ids, then "other"), kind and status.',
-    labelNames: ['server', 'kind', 'status'],
-    registers,
-  });
-  const servers = new Set<string>();
-  const serverLabel = (id: string) => {
-    if (servers.has(id)) return id;
-    if (servers.size < config.maxServerLabels) {
-      servers.add(id);
-      return id;
-    }
-    return OTHER_SERVER;
-  };
-
-  const targetsMbps = allPlanTargetsMbps();
-  for (const year of [reportYear(now()) - 1, reportYear(now()), reportYear(now()) + 1]) {
-    for (const access of ['fixed', 'mobile'] as const) {
-      const t = targetFor(year, access);
-      if (t !== undefined) targetsMbps.push(t);
-    }
-  }
-  const downloadHist = new Histogram({
-    name: 'hatang_speed_test_download_bytes_per_second',
-    help: 'Download speed of accepted speed tests (status ok), by district and access type; bucket edges include every plan target and 0.8 × each target (× 8 for bit/s).',
-    labelNames: ['district', 'access'],
-    buckets: downloadBuckets(targetsMbps),
-    registers,
-  });
-
-  // --- per agent (database, on scrape) ------------------------------------------------------------
-  const queries = () => createAgentQueries(app.db);
-  let q: ReturnType<typeof createAgentQueries> | undefined;
-  const collectDuration = new Gauge({
-    name: 'hatang_metrics_collect_duration_seconds',
-    help: 'Time the last database read for the per-agent and per-unit gauges took (once per metrics.cacheMs at most).',
-    labelNames: ['part'],
-    registers,
-    collect() {
-      agents(); // registered before the gauges that read the snapshot: make sure this scrape's read is timed
-    },
-  });
-  let labelCache = new Map<string, AgentLabels>();
-  const agents = cached(config.cacheMs, now, (): AgentLatest[] => {
-    const t0 = performance.now();
-    q ??= queries();
-    const rows = q.latest(districtOf, ipv6Verdict);
-    labelCache = new Map(rows.map((r) => [r.labels.agent, r.labels]));
-    collectDuration.set({ part: 'agents' }, (performance.now() - t0) / 1000);
-    return rows;
-  });
-  const labelsOf = (agentId: string): AgentLabels | undefined => {
-    let l = labelCache.get(agentId);
-    if (!l) {
-      q ??= queries();
-      l = q.labels(agentId, districtOf);
-      if (l) labelCache.set(agentId, l);
-    }
-    return l;
-  };
-
-  const agentGauge = (name: string, help: string, pick: (a: AgentLatest) => number | null) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: AGENT_LABEL_NAMES,
-      registers,
-      collect() {
-        this.reset();
-        for (const a of agents()) {
-          const v = pick(a);
-          if (v !== null && Number.isFinite(v)) this.set({ ...a.labels }, v);
-        }
-      },
-    });
-  agentGauge(
-    'hatang_agent_download_bytes_per_second',
-    "Download speed of the agent's latest speed test (× 8 for bit/s).",
-    (a) => bytesPerSecond(a.downloadBps),
-  );
-  agentGauge(
-    'hatang_agent_upload_bytes_per_second',
-    "Upload speed of the agent's latest speed test (× 8 for bit/s).",
-    (a) => bytesPerSecond(a.uploadBps),
-  );
-  agentGauge(
-    'hatang_agent_latency_seconds',
-    "Median idle round-trip time of the agent's latest latency or speed test.",
-    (a) => a.latencyS,
-  );
-  agentGauge(
-    'hatang_agent_jitter_seconds',
-    "Jitter (mean |Δ| of consecutive RTTs) of the agent's latest latency or speed test.",
-    (a) => a.jitterS,
-  );
-  agentGauge('hatang_agent_udp_loss_ratio', "Packet loss (0–1) of the agent's latest UDP test.", (a) => a.lossRatio);
-  agentGauge(
-    'hatang_agent_ipv6_status',
-    "1 when the agent's latest IPv6 check found working IPv6 on its line, 0 when not.",
-    (a) => a.ipv6,
-  );
-  agentGauge(
-    'hatang_agent_last_seen_timestamp_seconds',
-    'When the agent last delivered a batch (its registration time until it has), seconds since epoch.',
-    (a) => a.lastSeenS,
-  );
-  agentGauge(
-    'hatang_agent_last_speed_test_timestamp_seconds',
-    'When the speed test behind the download/upload gauges started, seconds since epoch.',
-    (a) => a.lastSpeedTestS,
-  );
-
-  // --- targets (config) ----------------------------------------------------------------------
-  new Gauge({
-    name: 'hatang_target_download_bytes_per_second',
-    help: "The plan's download target for the current year (Asia/Ho_Chi_Minh) by access type (× 8 for bit/s: 90 Mbit/s = 11250000).",
-    labelNames: ['access'],
-    registers,
-    collect() {
-      this.reset();
-      const year = reportYear(now());
-      for (const access of ['fixed', 'mobile'] as const) {
-        const t = targetFor(year, access);
-        if (t !== undefined) this.set({ access }, mbpsToBytesPerSecond(t));
-      }
-    },
-  });
-
-  app.ingestEvents.on((e: IngestEvent) => {
-    results.inc({ outcome: 'accepted' }, e.accepted.length);
-    results.inc({ outcome: 'duplicate' }, e.duplicate);
-    results.inc({ outcome: 'rejected' }, e.rejected.length);
-    for (const code of e.rejected) rejected.inc({ agent: e.agentId, code });
-    const district = e.accepted.some((r) => r.kind === 'speed') ? (labelsOf(e.agentId)?.district ?? '') : '';
-    for (const r of e.accepted) {
-      if (r.serverId !== null) serverTests.inc({ server: serverLabel(r.serverId), kind: r.kind, status: r.status });
-      if (r.kind === 'speed' && r.status === 'ok' && r.downloadBps !== null) {
-        downloadHist.observe({ district, access: r.access }, r.downloadBps / 8);
-      }
-    }
-  });
-}

@@ -150,7 +150,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             flags,
             body: JSON.stringify(r),
           });
-          if (countsInStats({ kind: r.kind, status: r.status, flags, ...columns })) {
+          const counted = countsInStats({ kind: r.kind, status: r.status, flags, ...columns });
+          if (counted) {
             batchRollup.add(agent.id, r.network.access, normIsp(agent.isp ?? r.network.isp), {
               at: t.startedAt,
               down: columns.downloadBps,
@@ -165,6 +166,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             access: r.network.access,
             serverId: r.server?.id ?? null,
             downloadBps: columns.downloadBps,
+            counted,
           });
           version = r.agentVersion;
         }

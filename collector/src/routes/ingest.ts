@@ -96,12 +96,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       const batch = req.body as IngestEnvelope;
       const receivedAt = now();
       const out: IngestResponse = { accepted: [], duplicate: [], rejected: [] };
-      const batchRollup = new RollupBatch();
+      const batchRollup = new RollupBatch(rollups);
       let touched: number[] = [];
       const ingested: IngestedResult[] = [];
 
       app.repo.transaction(() => {
         let version: string | null = null;
+        // Boot offsets looked up once per boot id in the batch.
+        const offsets = new Map<string, number | undefined>();
         for (const raw of batch.results) {
           const c = checkResult(raw);
           if (!c.ok) {
@@ -109,19 +111,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             continue;
           }
           const r = c.result;
-          const owner = app.repo.resultOwner(r.id);
-          if (owner !== undefined) {
-            if (owner === agent.id) out.duplicate.push(r.id);
-            else out.rejected.push({ id: r.id, code: 'HATANG_ERR_ID_TAKEN', message: '/id belongs to another agent' });
-            continue;
-          }
+          if (!offsets.has(r.clock.bootId)) offsets.set(r.clock.bootId, app.repo.bootOffset(agent.id, r.clock.bootId));
           const wallAt = Date.parse(r.startedAt);
           const t = rebase({
             result: r.clock,
             wallAt,
             batch: batch.clock,
             receivedAt,
-            knownOffsetMs: app.repo.bootOffset(agent.id, r.clock.bootId),
+            knownOffsetMs: offsets.get(r.clock.bootId),
           });
           const columns = headlineColumns(r);
           const flags = resultFlags({
@@ -131,7 +128,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             skewMs: t.skewMs,
             agentLimited: r.agentLimited ?? false,
           });
-          app.repo.insertResult({
+          // Insert first; an id already stored is a duplicate (same agent) or taken (another agent).
+          const inserted = app.repo.insertResult({
             id: r.id,
             agentId: agent.id,
             kind: r.kind,
@@ -150,6 +148,11 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             flags,
             body: JSON.stringify(r),
           });
+          if (!inserted) {
+            if (app.repo.resultOwner(r.id) === agent.id) out.duplicate.push(r.id);
+            else out.rejected.push({ id: r.id, code: 'HATANG_ERR_ID_TAKEN', message: '/id belongs to another agent' });
+            continue;
+          }
           const counted = countsInStats({ kind: r.kind, status: r.status, flags, ...columns });
           if (counted) {
             batchRollup.add(agent.id, r.network.access, normIsp(agent.isp ?? r.network.isp), {
@@ -170,7 +173,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
           });
           version = r.agentVersion;
         }
-        touched = batchRollup.flush(rollups).days;
+        touched = batchRollup.flush().days;
         app.repo.recordBoot(agent.id, batch.clock.bootId, bootOffset(batch.clock, receivedAt), receivedAt);
         app.repo.touchAgent(agent.id, receivedAt, version);
       });

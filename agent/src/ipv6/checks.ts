@@ -10,6 +10,8 @@ export type Ipv6TargetBody = Ipv6Body['targets'][number];
 export interface TargetCheckOptions {
   timeoutMs: number;
   slowMs: number;
+  /** Happy Eyeballs attempt delay, ms (default IPV6_HAPPY_EYEBALLS_ATTEMPT_MS). */
+  attemptDelayMs?: number | undefined;
   userAgent: string;
   signal?: AbortSignal | undefined;
 }
@@ -173,6 +175,7 @@ export async function checkTarget(
     const r = await dualStackConnect(host, aaaa.addresses, a.addresses, port, {
       timeoutMs: o.timeoutMs,
       signal: o.signal,
+      attemptDelayMs: o.attemptDelayMs,
     });
     bytes += r.bytes;
     if (r.ok && r.family) {

@@ -107,6 +107,11 @@ export interface ConnectOptions {
   signal?: AbortSignal | undefined;
 }
 
+export interface DualStackOptions extends ConnectOptions {
+  /** How long one address gets before the next is tried too, ms (RFC 8305 §5: 250). */
+  attemptDelayMs?: number | undefined;
+}
+
 /** A TCP connect to one address; the time is the three-way handshake as the client sees it. */
 export function tcpConnect(address: string, port: number, o: ConnectOptions): Promise<NetOutcome> {
   return new Promise((resolve) => {
@@ -145,7 +150,7 @@ export function interleave(v6: readonly string[], v4: readonly string[]): { addr
 
 /**
  * A dual-stack connect with Happy Eyeballs: node's autoSelectFamily races the addresses with a
- * 250 ms head start each. `host` is only a name for the socket; the addresses come from our own
+ * head start each (250 ms by default). `host` is only a name for the socket; the addresses come from our own
  * lookups, so the check uses the same answers as the DNS checks.
  */
 export function dualStackConnect(
@@ -153,7 +158,7 @@ export function dualStackConnect(
   v6: readonly string[],
   v4: readonly string[],
   port: number,
-  o: ConnectOptions,
+  o: DualStackOptions,
 ): Promise<DualStackOutcome> {
   const all = interleave(v6, v4);
   const lookup = ((_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) => {
@@ -168,7 +173,7 @@ export function dualStackConnect(
       port,
       lookup,
       autoSelectFamily: true,
-      autoSelectFamilyAttemptTimeout: IPV6_HAPPY_EYEBALLS_ATTEMPT_MS,
+      autoSelectFamilyAttemptTimeout: o.attemptDelayMs ?? IPV6_HAPPY_EYEBALLS_ATTEMPT_MS,
     });
     const finish = (r: Omit<DualStackOutcome, 'bytes' | 'attempted'>) => {
       d.done();

@@ -46,10 +46,16 @@ export function dnsCode(err: unknown): string {
 export async function lookupFamily(
   host: string,
   family: 4 | 6,
-  opts: { timeoutMs: number; signal?: AbortSignal | undefined },
+  opts: {
+    timeoutMs: number;
+    signal?: AbortSignal | undefined;
+    /** Name servers to ask instead of /etc/resolv.conf's (tests). */
+    servers?: string[] | undefined;
+  },
 ): Promise<DnsAnswer> {
   // c-ares retries on its own timer; cap the whole lookup at timeoutMs and cancel the rest.
   const resolver = new Resolver({ timeout: Math.max(100, Math.floor(opts.timeoutMs / 2)), tries: 2 });
+  if (opts.servers) resolver.setServers(opts.servers);
   const t0 = performance.now();
   let timedOut = false;
   const timer = setTimeout(() => {

@@ -42,7 +42,7 @@ export const ipv6Probe: Probe<'ipv6'> = {
   kind: 'ipv6',
   title: 'IPv6 readiness',
   async run(ctx) {
-    const { timeoutMs, slowMs } = ctx.config.ipv6;
+    const { timeoutMs, slowMs, attemptDelayMs } = ctx.config.ipv6;
     const host = readHostIpv6();
     const targets = ipv6TargetsOf(ctx.config);
     ctx.log.debug({ host, targets: targets.map((t) => t.name) }, 'ipv6 checks start');
@@ -50,7 +50,7 @@ export const ipv6Probe: Probe<'ipv6'> = {
     const userAgent = `hatang-agent/${VERSION} (ipv6 check)`;
     const results = await mapLimit(targets, IPV6_TARGET_CONCURRENCY, async (t) => {
       ctx.onProgress?.({ phase: 'ipv6', fraction: done / targets.length, message: t.name });
-      const r = await checkTarget(t, { timeoutMs, slowMs, userAgent, signal: ctx.signal });
+      const r = await checkTarget(t, { timeoutMs, slowMs, attemptDelayMs, userAgent, signal: ctx.signal });
       done++;
       ctx.onProgress?.({ phase: 'ipv6', fraction: done / targets.length, message: t.name });
       return r;

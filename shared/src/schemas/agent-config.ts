@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { IPV6_MAX_TARGETS } from '../spec.js';
+import { IPV6_CHECK_TIMEOUT_MS, IPV6_HAPPY_EYEBALLS_ATTEMPT_MS, IPV6_MAX_TARGETS, IPV6_SLOW_MS } from '../spec.js';
 import { StringEnum } from './common.js';
 import { ACCESS_TYPES } from './results.js';
 
@@ -129,6 +129,12 @@ export const AgentConfigSchema = Type.Object(
           maximum: 60_000,
           description: 'A check that succeeds but takes longer than this is "slow", ms (default 5000).',
         }),
+        attemptDelayMs: Type.Integer({
+          minimum: 10,
+          maximum: 2_000,
+          description:
+            'Happy Eyeballs connection attempt delay: how long IPv6 gets before IPv4 is tried too, ms (RFC 8305: 250).',
+        }),
       },
       strict,
     ),
@@ -154,7 +160,8 @@ export const AGENT_CONFIG_DEFAULTS: Omit<AgentConfig, 'collector'> & { collector
         { name: 'cong-thong-tin-tinh', url: 'https://cong-thong-tin-tinh.invalid/' },
         { name: 'dich-vu-cong', url: 'https://dich-vu-cong.invalid/' },
       ],
-      timeoutMs: 15_000,
-      slowMs: 5_000,
+      timeoutMs: IPV6_CHECK_TIMEOUT_MS,
+      slowMs: IPV6_SLOW_MS,
+      attemptDelayMs: IPV6_HAPPY_EYEBALLS_ATTEMPT_MS,
     },
   };

@@ -133,6 +133,8 @@ export function registerCollectorMetrics(
       units();
     },
   });
+  /** The snapshot each gauge last showed: a cached snapshot is not re-applied series by series. */
+  const shown = new WeakMap<object, object>();
   let labelCache = new Map<string, AgentLabels>();
   const agents = cached(config.cacheMs, now, (): AgentsSnapshot => {
     const t0 = performance.now();
@@ -171,8 +173,10 @@ export function registerCollectorMetrics(
       labelNames: AGENT_LABEL_NAMES,
       registers,
       collect() {
-        this.reset();
         const s = agents();
+        if (s === shown.get(this)) return; // same snapshot as the last scrape: the values stand
+        shown.set(this, s);
+        this.reset();
         for (const a of s.agents) {
           const v = pick(a, s);
           if (v !== null && v !== undefined && Number.isFinite(v)) this.set({ ...a.labels }, v);
@@ -253,8 +257,11 @@ export function registerCollectorMetrics(
     labelNames: ['level', 'district', 'commune', 'name'],
     registers,
     collect() {
+      const u = units();
+      if (u === shown.get(this)) return;
+      shown.set(this, u);
       this.reset();
-      for (const u of units().info) this.set({ ...u }, 1);
+      for (const i of u.info) this.set({ ...i }, 1);
     },
   });
   // Units without data export nothing but hatang_unit_info: current-week series need a test this
@@ -271,8 +278,11 @@ export function registerCollectorMetrics(
       labelNames: UNIT_LABEL_NAMES,
       registers,
       collect() {
+        const u = units();
+        if (u === shown.get(this)) return;
+        shown.set(this, u);
         this.reset();
-        for (const f of units().figures) {
+        for (const f of u.figures) {
           if (when === 'week' ? f.samples === 0 : f.recentMeasured === 0) continue;
           const v = pick(f);
           if (v !== null && Number.isFinite(v)) this.set({ ...f.labels }, v);

@@ -304,6 +304,35 @@ describe('HTTP and speed-test server metrics', () => {
   });
 });
 
+describe('ndt7 server counters', () => {
+  it('are read from app.ndt7.stats when the ndt7 server runs', async () => {
+    const app = await buildApp({ role: 'speedtest', config: config() });
+    // The ndt7 area's server decorates app.ndt7 with live counters; here a stand-in with known values.
+    const stats = { active: 2, started: 7, finished: 4, refused: { protocol: 1, auth: 0, busy: 3, query: 0 } };
+    app.decorate('ndt7', { stats });
+    try {
+      let s = parseProm((await app.inject('/metrics')).body);
+      expect(one(s, 'hatang_speedtest_running', { endpoint: 'ndt7' }).value).toBe(2);
+      expect(one(s, 'hatang_ndt7_subtests_total', { outcome: 'started' }).value).toBe(7);
+      expect(one(s, 'hatang_ndt7_subtests_total', { outcome: 'refused_busy' }).value).toBe(3);
+      stats.active = 0;
+      stats.finished = 7;
+      s = parseProm((await app.inject('/metrics')).body);
+      expect(one(s, 'hatang_speedtest_running', { endpoint: 'ndt7' }).value).toBe(0);
+      expect(one(s, 'hatang_ndt7_subtests_total', { outcome: 'finished' }).value).toBe(7);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('are absent without an ndt7 server', async () => {
+    c = await startCollector({ config: config(), role: 'speedtest' });
+    const s = (await scrape(c.url)).samples;
+    expect(find(s, 'hatang_speedtest_running', { endpoint: 'ndt7' })).toEqual([]);
+    expect(find(s, 'hatang_ndt7_subtests_total')).toEqual([]);
+  });
+});
+
 describe('auth for /metrics', () => {
   const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
   const cfg = { ...COLLECTOR_CONFIG_DEFAULTS.metrics };

@@ -39,6 +39,11 @@ export interface SpeedTestHandle {
   end(outcome: SpeedTestOutcome): void;
 }
 
+/** What the ndt7 server (collector/src/routes/ndt7.ts, `app.ndt7`) counts, as far as metrics read it. */
+interface Ndt7Like {
+  stats: { active: number; started: number; finished: number; refused: Record<string, number> };
+}
+
 export interface HatangMetrics {
   registry: Registry;
   /** Count one test of a speed-test server that fastify's HTTP hooks do not see. */
@@ -131,11 +136,30 @@ export const metricsPlugin = fp(
     });
 
     // --- speed-test server, both roles -------------------------------------------------------
+    const ndt7 = () => (app.hasDecorator('ndt7') ? (app as unknown as { ndt7: Ndt7Like }).ndt7.stats : undefined);
     const speedRunning = new Gauge({
       name: 'hatang_speedtest_running',
-      help: 'Speed tests (downloads and uploads) being served right now.',
+      help: 'Speed tests being served right now: HTTP downloads and uploads, and ndt7 subtests when the ndt7 server runs.',
       labelNames: ['endpoint'],
       registers,
+      collect() {
+        const s = ndt7();
+        if (s) this.set({ endpoint: 'ndt7' }, s.active);
+      },
+    });
+    new Counter({
+      name: 'hatang_ndt7_subtests_total',
+      help: 'ndt7 subtests (download or upload) by outcome: started, finished, or refused for a reason (protocol, auth, busy, query).',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const s = ndt7();
+        if (!s) return;
+        this.reset();
+        this.inc({ outcome: 'started' }, s.started);
+        this.inc({ outcome: 'finished' }, s.finished);
+        for (const [reason, n] of Object.entries(s.refused)) this.inc({ outcome: `refused_${reason}` }, n);
+      },
     });
     const speedSent = new Counter({
       name: 'hatang_speedtest_sent_bytes_total',

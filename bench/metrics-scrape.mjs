@@ -44,7 +44,7 @@ async function scrapeTimes(dbPath, cacheMs, n, beforeEach) {
     config: {
       ...COLLECTOR_CONFIG_DEFAULTS,
       geography: { loadDefaultUnits: false },
-      metrics: { ...COLLECTOR_CONFIG_DEFAULTS.metrics, cacheMs },
+      metrics: { ...COLLECTOR_CONFIG_DEFAULTS.metrics, cacheMs, unitCacheMs: cacheMs },
     },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

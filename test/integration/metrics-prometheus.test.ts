@@ -18,7 +18,7 @@ const TOKEN = 'metrics-test-token-0123456789';
 function config(): CollectorConfig {
   return {
     ...COLLECTOR_CONFIG_DEFAULTS,
-    metrics: { ...COLLECTOR_CONFIG_DEFAULTS.metrics, cacheMs: 500, bearerToken: TOKEN },
+    metrics: { ...COLLECTOR_CONFIG_DEFAULTS.metrics, cacheMs: 500, unitCacheMs: 500, bearerToken: TOKEN },
   };
 }
 

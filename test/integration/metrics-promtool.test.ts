@@ -24,7 +24,10 @@ describe.skipIf(!!tool.skip)('promtool', () => {
     async (role) => {
       const c = await startCollector({
         role,
-        config: { ...COLLECTOR_CONFIG_DEFAULTS, metrics: { ...COLLECTOR_CONFIG_DEFAULTS.metrics, cacheMs: 0 } },
+        config: {
+          ...COLLECTOR_CONFIG_DEFAULTS,
+          metrics: { ...COLLECTOR_CONFIG_DEFAULTS.metrics, cacheMs: 0, unitCacheMs: 0 },
+        },
       });
       try {
         if (role === 'all') {

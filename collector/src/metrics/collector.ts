@@ -244,7 +244,7 @@ export function registerCollectorMetrics(
 
   // --- per unit (statistics service, on scrape) -----------------------------------------------------
   const emptyUnits: UnitsSnapshot = { info: [], figures: [] };
-  const units = cached(config.cacheMs, now, (): UnitsSnapshot => {
+  const units = cached(config.unitCacheMs ?? config.cacheMs, now, (): UnitsSnapshot => {
     if (!hasStats()) return emptyUnits;
     const t0 = performance.now();
     const s = unitsSnapshot(app.stats, config.recentWeeks);

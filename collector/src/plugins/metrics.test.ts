@@ -10,7 +10,10 @@ import { metricsAuthorized } from './metrics.js';
 const T0 = Date.parse('2025-06-10T03:00:00Z'); // a Tuesday, 10:00 in Hà Nội
 
 function config(metrics: Partial<CollectorConfig['metrics']> = {}): CollectorConfig {
-  return { ...COLLECTOR_CONFIG_DEFAULTS, metrics: { ...COLLECTOR_CONFIG_DEFAULTS.metrics, cacheMs: 0, ...metrics } };
+  return {
+    ...COLLECTOR_CONFIG_DEFAULTS,
+    metrics: { ...COLLECTOR_CONFIG_DEFAULTS.metrics, cacheMs: 0, unitCacheMs: 0, ...metrics },
+  };
 }
 
 let c: TestCollector | undefined;
@@ -175,6 +178,27 @@ describe('per-unit gauges', () => {
     expect(
       one(s, 'hatang_speed_test_download_bytes_per_second_count', { district: '128', access: 'mobile' }).value,
     ).toBe(1);
+  });
+});
+
+describe('unit cache', () => {
+  it('reuses the per-unit figures for metrics.unitCacheMs while per-agent gauges follow every scrape', async () => {
+    let now = T0;
+    c = await startCollector({ config: config({ cacheMs: 0, unitCacheMs: 60_000 }), now: () => now });
+    const a = c.app.repo.addAgent({ name: 'a', communeCode: '04045', access: 'fixed' }, T0 - 86_400_000);
+    const sel = { level: 'commune', commune: '04045', access: 'fixed' };
+    await ingest(c.url, a.token, [speedResult({ at: T0 - 60_000, downBps: 50e6 })]);
+    let s = (await scrape(c.url)).samples;
+    expect(one(s, 'hatang_unit_week_samples', sel).value).toBe(1);
+    await ingest(c.url, a.token, [speedResult({ at: T0 - 30_000, downBps: 60e6 })]);
+    now += 30_000;
+    s = (await scrape(c.url)).samples;
+    expect(one(s, 'hatang_agent_download_bytes_per_second').value).toBe(60e6 / 8);
+    expect(one(s, 'hatang_unit_week_samples', sel).value).toBe(1);
+    now += 30_000;
+    s = (await scrape(c.url)).samples;
+    expect(one(s, 'hatang_unit_week_samples', sel).value).toBe(2);
+    expect(one(s, 'hatang_unit_week_download_median_bytes_per_second', sel).value).toBe(55e6 / 8);
   });
 });
 

@@ -103,6 +103,12 @@ export const CollectorConfigSchema = Type.Object(
           description:
             'How long the database-derived gauges (per agent, per unit) are reused between scrapes, ms; 0 recomputes on every scrape.',
         }),
+        unitCacheMs: Type.Integer({
+          minimum: 0,
+          maximum: 3_600_000,
+          description:
+            'How long the per-unit weekly figures (hatang_unit_*) are reused between scrapes, ms: weekly medians move slowly and recomputing them is the dearest part of a scrape.',
+        }),
         bearerToken: Type.Optional(
           Type.String({
             minLength: 16,
@@ -154,5 +160,5 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
   ingest: { ratePerMinute: DEFAULT_INGEST_PER_MINUTE, burst: DEFAULT_INGEST_BURST },
   storage: { rawRetentionDays: DEFAULT_RAW_RETENTION_DAYS, pruneIntervalMinutes: 60 },
   geography: { loadDefaultUnits: true },
-  metrics: { enabled: true, cacheMs: 10_000, recentWeeks: 4, maxServerLabels: 32 },
+  metrics: { enabled: true, cacheMs: 10_000, unitCacheMs: 60_000, recentWeeks: 4, maxServerLabels: 32 },
 };

@@ -7,12 +7,16 @@ import { dbPlugin } from './plugins/db.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
+import { retentionPlugin } from './plugins/retention.js';
 import { statsPlugin } from './plugins/stats.js';
+import { adminRoutes } from './routes/admin.js';
+import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { ipv6Routes } from './routes/ipv6.js';
 import { speedRoutes } from './routes/speed.js';
 import { statsRoutes } from './routes/stats.js';
+import { unitsRoutes } from './routes/units.js';
 import type { Db } from './storage/db.js';
 import { VERSION } from './version.js';
 
@@ -65,9 +69,13 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     await app.register(authPlugin);
     await app.register(statsPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
     await app.register(accessPlugin);
+    await app.register(retentionPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
     await app.register(ingestRoutes, { config, ...(opts.now ? { now: opts.now } : {}) });
     await app.register(statsRoutes);
     await app.register(ipv6Routes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(unitsRoutes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(adminRoutes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(exportRoutes, { ...(opts.now ? { now: opts.now } : {}) });
   }
   return app;
 }

@@ -1,9 +1,11 @@
 import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { ingestEventsPlugin } from './ingest/events.js';
 import { accessPlugin } from './plugins/access.js';
 import { authPlugin } from './plugins/auth.js';
 import { dbPlugin } from './plugins/db.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { retentionPlugin } from './plugins/retention.js';
 import { sheddingPlugin } from './plugins/shedding.js';
@@ -53,6 +55,15 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     forceCloseConnections: true,
   });
   await app.register(errorsPlugin);
+  // Metrics first: its onRequest hook must reach every route registered after it (both roles).
+  await app.register(ingestEventsPlugin);
+  await app.register(metricsPlugin, {
+    role,
+    config: config.metrics,
+    version: VERSION,
+    now: opts.now,
+    targets: config.targets,
+  });
   await app.register(openapiPlugin, { version: VERSION });
   await app.register(healthRoutes, { version: VERSION, role });
   await app.register(speedRoutes, { config });
@@ -65,6 +76,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     await app.register(retentionPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
     await app.register(ingestRoutes, { config, ...(opts.now ? { now: opts.now } : {}) });
     await app.register(statsRoutes);
+    await app.register(ipv6Routes, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(unitsRoutes, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(adminRoutes, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(exportRoutes, { ...(opts.now ? { now: opts.now } : {}) });

@@ -15,6 +15,7 @@ import {
 } from '@hatang/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { headlineColumns } from '../ingest/columns.js';
+import type { IngestedResult } from '../ingest/events.js';
 import { resultFlags } from '../ingest/flags.js';
 import { jsonDepthExceeds } from '../ingest/json-depth.js';
 import { RateLimiter } from '../ingest/rate-limit.js';
@@ -124,6 +125,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       const out: IngestResponse = { accepted: [], duplicate: [], rejected: [] };
       const batchRollup = new RollupBatch(rollups);
       let touched: number[] = [];
+      const ingested: IngestedResult[] = [];
 
       app.repo.transaction(() => {
         let version: string | null = null;
@@ -178,7 +180,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             else out.rejected.push({ id: r.id, code: 'HATANG_ERR_ID_TAKEN', message: '/id belongs to another agent' });
             continue;
           }
-          if (countsInStats({ kind: r.kind, status: r.status, flags, ...columns })) {
+          const counted = countsInStats({ kind: r.kind, status: r.status, flags, ...columns });
+          if (counted) {
             batchRollup.add(agent.id, r.network.access, normIsp(agent.isp ?? r.network.isp), {
               at: t.startedAt,
               down: columns.downloadBps,
@@ -187,6 +190,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             });
           }
           out.accepted.push(r.id);
+          ingested.push({
+            kind: r.kind,
+            status: r.status,
+            access: r.network.access,
+            serverId: r.server?.id ?? null,
+            downloadBps: columns.downloadBps,
+            counted,
+          });
           version = r.agentVersion;
         }
         touched = batchRollup.flush().days;
@@ -194,6 +205,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
         app.repo.touchAgent(agent.id, receivedAt, version);
       });
       if (touched.length && app.hasDecorator('stats')) app.stats.touch(touched);
+      if (app.hasDecorator('ingestEvents')) {
+        app.ingestEvents.emit({
+          agentId: agent.id,
+          accepted: ingested,
+          duplicate: out.duplicate.length,
+          rejected: out.rejected.map((x) => x.code),
+        });
+      }
       req.log.info(
         {
           agent: agent.id,

@@ -174,6 +174,58 @@ export const CollectorConfigSchema = Type.Object(
       strict,
     ),
     agents: AgentsSection,
+    metrics: Type.Object(
+      {
+        enabled: Type.Boolean({ description: 'Serve GET /metrics (Prometheus text format) in both roles.' }),
+        cacheMs: Type.Integer({
+          minimum: 0,
+          maximum: 600_000,
+          description:
+            'How long the database-derived gauges (per agent, per unit) are reused between scrapes, ms; 0 recomputes on every scrape.',
+        }),
+        unitCacheMs: Type.Integer({
+          minimum: 0,
+          maximum: 3_600_000,
+          description:
+            'How long the per-unit weekly figures (hatang_unit_*) are reused between scrapes, ms: weekly medians move slowly and recomputing them is the dearest part of a scrape.',
+        }),
+        bearerToken: Type.Optional(
+          Type.String({
+            minLength: 16,
+            maxLength: 256,
+            description: 'When set, /metrics requires Authorization: Bearer <this token>.',
+          }),
+        ),
+        basicUsername: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: 128,
+            pattern: '^[^:]+$',
+            description: 'When set (with basicPassword), /metrics accepts HTTP basic auth with this user name.',
+          }),
+        ),
+        basicPassword: Type.Optional(
+          Type.String({
+            minLength: 12,
+            maxLength: 256,
+            description: 'Password for basicUsername.',
+          }),
+        ),
+        recentWeeks: Type.Integer({
+          minimum: 1,
+          maximum: 26,
+          description:
+            'M: how many completed ISO weeks hatang_unit_recent_weeks_below_target looks back over (alert: below target in N of the last M weeks).',
+        }),
+        maxServerLabels: Type.Integer({
+          minimum: 1,
+          maximum: 200,
+          description:
+            'Most distinct test-server ids used as the `server` label; results naming further servers count under server="other".',
+        }),
+      },
+      strict,
+    ),
   },
   strict,
 );
@@ -203,4 +255,5 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
     mobile: { speed: { profile: 'metered' } },
     allowLocalOverride: ['budget.monthlyMegabytes', 'budget.resetDay'],
   },
+  metrics: { enabled: true, cacheMs: 10_000, unitCacheMs: 60_000, recentWeeks: 4, maxServerLabels: 32 },
 };

@@ -1,5 +1,7 @@
 import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { registerDashboard } from './dashboard/index.js';
+import { sessionsPlugin } from './dashboard/sessions.js';
 import { authPlugin } from './plugins/auth.js';
 import { dbPlugin } from './plugins/db.js';
 import { errorsPlugin } from './plugins/errors.js';
@@ -47,6 +49,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     await app.register(dbPlugin, { dbPath: opts.dbPath ?? './data/hatang.db', ...(opts.db ? { db: opts.db } : {}) });
     await app.register(authPlugin);
     await app.register(ingestRoutes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(sessionsPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
+    if (config.dashboard.enabled) await registerDashboard(app, { config, ...(opts.now ? { now: opts.now } : {}) });
   }
   return app;
 }

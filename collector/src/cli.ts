@@ -4,6 +4,7 @@ import { ACCESS_TYPES, type AccessType, HatangError } from '@hatang/shared';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildApp, type Role } from './app.js';
 import { loadCollectorConfig } from './config.js';
+import { registerUserCommands } from './dashboard/users-cli.js';
 import { openDb } from './storage/db.js';
 import { createRepo } from './storage/repo.js';
 import { VERSION } from './version.js';
@@ -155,6 +156,8 @@ agents
       db.close();
     }
   });
+
+registerUserCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof HatangError) {

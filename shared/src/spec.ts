@@ -86,3 +86,10 @@ export const REPORT_TZ_OFFSET_MS = 7 * 3_600_000;
 export const OFFICE_HOURS: readonly [number, number] = [8, 17];
 /** Evening peak, local time, [start, end) in hours. */
 export const EVENING_PEAK_HOURS: readonly [number, number] = [19, 23];
+
+/** Longest dashboard password accepted, characters: bounds the work one login request can cause. */
+export const MAX_PASSWORD_LENGTH = 256;
+/** Dashboard user names: letters, digits and . _ @ -, at most this many characters. */
+export const MAX_USERNAME_LENGTH = 64;
+/** Rows of recent tests shown (and exported) on a commune page. */
+export const DASHBOARD_RECENT_TESTS = 50;

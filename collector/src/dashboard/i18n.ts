@@ -95,7 +95,10 @@ const vi = {
   'col.loss': 'Mất gói (%)',
   'col.result': 'Kết quả',
   'col.ipv6Host': 'IPv6 tại xã',
-  'col.ipv6Share': 'Tỷ lệ xã truy cập được qua IPv6',
+  'col.ipv6Share': 'Xã truy cập được qua IPv6',
+  'col.checked': 'Xã đã kiểm tra',
+  'col.share': 'Tỷ lệ',
+  'col.errorCode': 'Mã lỗi',
   'col.target.name': 'Hệ thống',
   'col.v6ms': 'Kết nối IPv6 (ms)',
   'col.v4ms': 'Kết nối IPv4 (ms)',
@@ -165,6 +168,13 @@ const vi = {
   'report.silent': 'Trạm đo mất liên lạc',
   'report.units': 'Kết quả theo đơn vị',
   'report.sign': 'Người lập báo cáo',
+  'flag.lowSamples.help': 'Chỉ có {n} phép đo trong tuần (cần {floor}): chưa đủ để đánh giá chính thức (Công văn 5691/BTTTT-CVT).',
+  'flag.lowSamples.note': '* Ít hơn {floor} phép đo trong tuần: số liệu tham khảo, chưa đủ để đánh giá chính thức.',
+  'col.lag.help': 'Thời gian từ lúc đo đến lúc máy chủ nhận kết quả gần nhất của trạm.',
+  'kpi.latency': 'Độ trễ trung vị',
+  'kpi.ipv6': 'IPv6 tại xã',
+  'kpi.agents': 'Trạm đo',
+  'ipv6.partial': 'Một phần',
 } as const;
 
 export type MsgKey = keyof typeof vi;
@@ -260,6 +270,9 @@ const en: Record<MsgKey, string> = {
   'col.result': 'Result',
   'col.ipv6Host': 'IPv6 at commune',
   'col.ipv6Share': 'Communes reaching it over IPv6',
+  'col.checked': 'Communes checked',
+  'col.share': 'Share',
+  'col.errorCode': 'Error code',
   'col.target.name': 'System',
   'col.v6ms': 'IPv6 connect (ms)',
   'col.v4ms': 'IPv4 connect (ms)',
@@ -329,6 +342,13 @@ const en: Record<MsgKey, string> = {
   'report.silent': 'Silent agents',
   'report.units': 'Results by unit',
   'report.sign': 'Prepared by',
+  'flag.lowSamples.help': 'Only {n} tests this week ({floor} needed): the figure does not count yet (Công văn 5691/BTTTT-CVT).',
+  'flag.lowSamples.note': '* Fewer than {floor} tests in the week: indicative only, not enough for the official assessment.',
+  'col.lag.help': 'Time from the measurement to the collector receiving the agent’s latest result.',
+  'kpi.latency': 'Median latency',
+  'kpi.ipv6': 'IPv6 at the commune',
+  'kpi.agents': 'Agents',
+  'ipv6.partial': 'Partly',
 };
 
 export const CATALOGS: Record<Lang, Record<MsgKey, string>> = { vi, en };

@@ -1,31 +1,77 @@
 import type { CollectorConfig } from '@hatang/shared';
 import type { FastifyInstance } from 'fastify';
-import { type DashboardHost, dashboardRoutes, type PageHandler } from '../routes/dashboard.js';
-import { html } from './html.js';
-import type { SessionUser } from './sessions.js';
+import { type DashboardHost, dashboardRoutes } from '../routes/dashboard.js';
+import { agentsPage } from './pages/agents.js';
+import { type PageDeps, scopeOf } from './pages/common.js';
+import { communePage } from './pages/commune.js';
+import { districtPage } from './pages/district.js';
+import { ipv6Page } from './pages/ipv6.js';
+import { overviewPage, provinceCode } from './pages/overview.js';
+import { reportPage } from './pages/report.js';
+import { sameToken, type SessionUser } from './sessions.js';
 
 export interface DashboardOptions {
   config: CollectorConfig;
   now?: () => number;
 }
 
+/** Header a browser script sends with a session-authenticated write to the API. */
+export const CSRF_HEADER = 'x-hatang-csrf';
+
+/**
+ * Logged-in dashboard users may also read the stats and export API with their session cookie,
+ * inside their scope (app.canRead). Reads only need the cookie; a write (admin API) also needs the
+ * session's CSRF token in the x-hatang-csrf header, so another site cannot make the browser act.
+ */
+export function registerSessionReader(app: FastifyInstance): void {
+  if (!app.hasDecorator('addReaderResolver')) return;
+  app.addReaderResolver((req) => {
+    const u = app.sessionUser(req);
+    if (!u) return undefined;
+    const safe = req.method === 'GET' || req.method === 'HEAD';
+    if (!safe && !sameToken(u.csrf, req.headers[CSRF_HEADER])) return undefined;
+    return { kind: 'session', id: String(u.id), name: u.username, admin: u.role === 'admin', scope: scopeOf(u) };
+  });
+}
+
 /** Register the dashboard pages (role all, dashboard.enabled). */
 export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
+  const now = opts.now ?? Date.now;
+  const deps: PageDeps = { app, config: opts.config, now };
   const host: DashboardHost = {
-    provinceName: () => 'Sơn La',
-    scopeName: (u: SessionUser) => u.scopeUnit ?? undefined,
-    targets: () => undefined,
-    home: () => '/',
+    provinceName: () => {
+      try {
+        return app.stats.tree().get(provinceCode(deps))?.name ?? '';
+      } catch {
+        return '';
+      }
+    },
+    scopeName: (u: SessionUser) => (u.scopeUnit ? (app.stats.tree().get(u.scopeUnit)?.name ?? u.scopeUnit) : undefined),
+    targets: (t: number) => {
+      const year = app.stats.currentPeriod('week', t).year;
+      const fixed = app.stats.targetFor(year, 'fixed');
+      const mobile = app.stats.targetFor(year, 'mobile');
+      return fixed === null || mobile === null ? undefined : { year, fixed: fixed / 1e6, mobile: mobile / 1e6 };
+    },
+    home: (u: SessionUser) => {
+      if (u.role === 'admin' || u.scopeUnit === null) return '/';
+      const unit = app.stats.tree().get(u.scopeUnit);
+      if (unit?.level === 'district') return `/district/${encodeURIComponent(unit.code)}`;
+      if (unit?.level === 'commune') return `/commune/${encodeURIComponent(unit.code)}`;
+      return '/';
+    },
   };
-  const overview: PageHandler = (_req, ctx) => ({
-    parts: { id: 'overview', nav: 'overview', title: ctx.t('nav.overview'), body: html`<p></p>` },
-    tables: {},
-    csvName: 'overview',
-  });
   await app.register(dashboardRoutes, {
     config: opts.config,
-    ...(opts.now ? { now: opts.now } : {}),
+    now,
     host,
-    pages: [{ path: '/', handler: overview }],
+    pages: [
+      { path: '/', handler: overviewPage(deps) },
+      { path: '/district/:code', handler: districtPage(deps) },
+      { path: '/commune/:code', handler: communePage(deps) },
+      { path: '/agents', handler: agentsPage(deps) },
+      { path: '/ipv6', handler: ipv6Page(deps) },
+      { path: '/report', handler: reportPage(deps) },
+    ],
   });
 }

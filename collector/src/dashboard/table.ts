@@ -28,6 +28,8 @@ export interface Cell {
   href?: string;
   /** CSS class of the cell (status colours). */
   cls?: string;
+  /** Show the text as a badge of this class (met, short, nodata…). */
+  badge?: string;
   /** Extra markup after the text (a badge, an icon); never in the CSV. */
   extra?: SafeHtml;
   title?: string;
@@ -172,7 +174,8 @@ export function renderTable<R>(table: Table<R>, o: RenderOptions): SafeHtml {
           const cls = [`a-${alignOf(c)}`, cell.cls, cell.value === null && cell.text === undefined ? 'nil' : '']
             .filter(Boolean)
             .join(' ');
-          const inner = cell.href ? html`<a href="${cell.href}">${text}</a>` : text;
+          const shown = cell.badge ? html`<span class="badge ${cell.badge}">${text}</span>` : text;
+          const inner = cell.href ? html`<a href="${cell.href}">${shown}</a>` : shown;
           return html`<td class="${cls}" data-col="${c.id}"${cell.title ? html` title="${cell.title}"` : ''}>${inner}${cell.extra ?? ''}</td>`;
         })}</tr>`;
       })

@@ -246,6 +246,11 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
       if (!user) {
         return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
       }
+      // The province overview is for province-wide readers; others start at their own unit.
+      if (p.path === '/') {
+        const home = opts.host.home(user);
+        if (home !== '/') return reply.redirect(home, 303);
+      }
       const ctx = contextOf(req, reply);
       const result = await p.handler(req, ctx, user);
       const q = req.query as Record<string, unknown>;

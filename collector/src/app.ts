@@ -1,13 +1,17 @@
 import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { registerDashboard } from './dashboard/index.js';
+import { registerDashboard, registerSessionReader } from './dashboard/index.js';
 import { sessionsPlugin } from './dashboard/sessions.js';
+import { accessPlugin } from './plugins/access.js';
 import { authPlugin } from './plugins/auth.js';
 import { dbPlugin } from './plugins/db.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { openapiPlugin } from './plugins/openapi.js';
+import { statsPlugin } from './plugins/stats.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { speedRoutes } from './routes/speed.js';
+import { statsRoutes } from './routes/stats.js';
 import type { Db } from './storage/db.js';
 import { VERSION } from './version.js';
 
@@ -43,13 +47,19 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     forceCloseConnections: true,
   });
   await app.register(errorsPlugin);
+  await app.register(openapiPlugin, { version: VERSION });
   await app.register(healthRoutes, { version: VERSION, role });
   await app.register(speedRoutes, { config });
   if (role === 'all') {
     await app.register(dbPlugin, { dbPath: opts.dbPath ?? './data/hatang.db', ...(opts.db ? { db: opts.db } : {}) });
     await app.register(authPlugin);
-    await app.register(ingestRoutes, { ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(statsPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(accessPlugin);
+    await app.register(ingestRoutes, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(statsRoutes);
     await app.register(sessionsPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.after();
+    registerSessionReader(app);
     if (config.dashboard.enabled) await registerDashboard(app, { config, ...(opts.now ? { now: opts.now } : {}) });
   }
   return app;

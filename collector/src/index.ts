@@ -1,7 +1,30 @@
 export { type BuildAppOptions, buildApp, type Role } from './app.js';
 export { COLLECTOR_CONFIG_SPEC, loadCollectorConfig } from './config.js';
+export { parseCsv, toCsv } from './csv.js';
+export { DEFAULT_UNITS_FILE, loadDefaultUnits } from './geography/defaults.js';
+export { type Scope, type UnitState, UnitTree } from './geography/tree.js';
+export { importUnits, mergeUnits, readUnitsCsv, renameUnit, saveGroup, type UnitInput } from './geography/units.js';
+export type { Principal, ReaderResolver } from './plugins/access.js';
+export { normIsp, RollupBatch, rebuildRollups } from './stats/rollup.js';
+export {
+  createStatsService,
+  localIso,
+  type PeriodInfo,
+  periodInfo,
+  type StatsService,
+  type TrendPoint,
+  type TrendQuery,
+  type TrendReport,
+  type UnitInfo,
+  type UnitStatsRow,
+  type UnitsQuery,
+  type UnitsReport,
+} from './stats/service.js';
+export { createAdminTokenRepo } from './storage/admin-tokens.js';
 export { type Db, migrate, openDb } from './storage/db.js';
 export { migrations } from './storage/migrations.js';
 export { createRepo, type Repo } from './storage/repo.js';
-export { startCollector, type TestCollector } from './testing.js';
+export { createRollupRepo, decodeSamples, encodeSamples } from './storage/rollups.js';
+export { createUnitsRepo, UNIT_LEVELS, type UnitLevel, type UnitRow } from './storage/units.js';
+export { ingestEnvelope, type SpeedSeed, speedResult, startCollector, type TestCollector } from './testing.js';
 export { VERSION } from './version.js';

@@ -1,16 +1,25 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AccessType, IngestEnvelope, Result } from '@hatang/shared';
 import type { FastifyInstance } from 'fastify';
+import { v7 as uuidv7 } from 'uuid';
 import { type BuildAppOptions, buildApp } from './app.js';
+import { createAdminTokenRepo } from './storage/admin-tokens.js';
 
 export interface TestCollector {
   app: FastifyInstance;
   /** Base URL, e.g. http://127.0.0.1:40123 */
   url: string;
   dbPath: string;
-  /** A fresh agent token (and id) registered in this collector. */
-  addAgent(name?: string, access?: 'fixed' | 'mobile'): { id: string; token: string };
+  /** A fresh agent token (and id) registered in this collector, optionally in a commune with an ISP. */
+  addAgent(
+    name?: string,
+    access?: 'fixed' | 'mobile',
+    extra?: { communeCode?: string; isp?: string; planMbps?: number },
+  ): { id: string; token: string };
+  /** A fresh admin bearer token. */
+  adminToken(name?: string): string;
   close(): Promise<void>;
 }
 
@@ -30,13 +39,94 @@ export async function startCollector(
     app,
     url,
     dbPath,
-    addAgent(name = 'test-agent', access = 'fixed') {
-      const { agent, token } = app.repo.addAgent({ name, access }, Date.now());
+    addAgent(name = 'test-agent', access = 'fixed', extra = {}) {
+      const { agent, token } = app.repo.addAgent(
+        {
+          name,
+          access,
+          communeCode: extra.communeCode ?? null,
+          isp: extra.isp ?? null,
+          planMbps: extra.planMbps ?? null,
+        },
+        Date.now(),
+      );
       return { id: agent.id, token };
+    },
+    adminToken(name = 'test-admin') {
+      return createAdminTokenRepo(app.db).create(name, Date.now()).token;
     },
     async close() {
       await app.close();
       if (!opts.dir && !opts.dbPath) rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** One speed test to seed through the API (figures in Mbit/s and ms). */
+export interface SpeedSeed {
+  /** Start, ms since epoch. */
+  at: number;
+  downMbps: number | null;
+  upMbps?: number | null;
+  latencyMs?: number | null;
+  access?: AccessType;
+  isp?: string;
+  status?: 'ok' | 'partial' | 'error';
+  id?: string;
+}
+
+/**
+ * A valid wire speed result. Its clock names a boot the collector has not seen, so the collector
+ * keeps the wall time `at` (flagged untrusted but counted): seeded history lands where asked.
+ */
+export function speedResult(s: SpeedSeed): Result {
+  const dir = (mbps: number) => ({
+    bps: mbps * 1e6,
+    bytes: Math.round((mbps * 1e6 * 10) / 8),
+    durationMs: 10_000,
+    warmupMs: 1_500,
+    streams: 8,
+    stopReason: 'window' as const,
+  });
+  const latency = s.latencyMs ?? null;
+  return {
+    id: s.id ?? uuidv7({ msecs: s.at }),
+    kind: 'speed',
+    startedAt: new Date(s.at).toISOString(),
+    clock: { bootId: 'seed-history', uptimeMs: 1000 },
+    durationMs: 25_000,
+    status: s.status ?? 'ok',
+    network: { access: s.access ?? 'fixed', family: 4, ...(s.isp ? { isp: s.isp } : {}) },
+    server: { id: 'test', url: 'http://127.0.0.1/' },
+    bytesUsed: 1_000_000,
+    agentVersion: '0.1.0',
+    speed: {
+      profile: 'fixed',
+      ...(s.downMbps !== null ? { download: dir(s.downMbps) } : {}),
+      ...(s.upMbps !== undefined && s.upMbps !== null ? { upload: dir(s.upMbps) } : {}),
+      ...(latency !== null
+        ? {
+            idle: {
+              samples: 19,
+              minMs: latency,
+              medianMs: latency,
+              meanMs: latency,
+              p90Ms: latency,
+              jitterMs: 0,
+              stdDevMs: 0,
+            },
+          }
+        : {}),
+    },
+  } as Result;
+}
+
+/** An ingest envelope around results, sent "now" from a boot unlike the results' one. */
+export function ingestEnvelope(results: unknown[], sentAt = Date.now()): IngestEnvelope {
+  return {
+    schema: 1,
+    sentAt: new Date(sentAt).toISOString(),
+    clock: { bootId: 'seed-batch', uptimeMs: 5_000 },
+    results: results as IngestEnvelope['results'],
   };
 }

@@ -87,6 +87,54 @@ export const OFFICE_HOURS: readonly [number, number] = [8, 17];
 /** Evening peak, local time, [start, end) in hours. */
 export const EVENING_PEAK_HOURS: readonly [number, number] = [19, 23];
 
+/**
+ * Ingest requests per agent per minute, on average, before 429 (token bucket). An agent sends a
+ * batch after each test and drains its outbox in batches of up to 500 after an outage, so 60 a
+ * minute is generous for one agent yet stops a runaway loop. Config: ingest.ratePerMinute.
+ */
+export const DEFAULT_INGEST_PER_MINUTE = 60;
+/** Back-to-back ingest requests one agent may make (token-bucket size). Config: ingest.burst. */
+export const DEFAULT_INGEST_BURST = 30;
+/** Days raw results are kept by default (a little over a year, so last year's raw rows are there to compare). */
+export const DEFAULT_RAW_RETENTION_DAYS = 400;
+
+/** Deepest JSON nesting the collector parses in a request body (results nest about 5 deep). */
+export const MAX_JSON_DEPTH = 32;
+
+/** Most weeks a trend query may ask for (about five years). */
+export const MAX_TREND_WEEKS = 260;
+/** Most months a trend query may ask for (five years). */
+export const MAX_TREND_MONTHS = 60;
+
+/** Longest unit name, in characters (GSO names are under 40). */
+export const MAX_UNIT_NAME_LENGTH = 200;
+
+/** Largest units CSV the admin API accepts, in bytes. */
+export const MAX_UNITS_CSV_BYTES = 2 * 1024 * 1024;
+
+/** Most rows one raw-results CSV export returns; narrow the time range for more. */
+export const MAX_EXPORT_ROWS = 1_000_000;
+
+/**
+ * Flags the collector stores with each result (bit mask, `results.flags`). docs/statistics.md.
+ * - TIME_UNTRUSTED: the start could not be re-based from boot id and uptime; it is the agent's wall clock.
+ * - AGENT_LIMITED: the agent said its CPU or NIC, not the line, set the figure.
+ * - TIME_IMPLAUSIBLE: untrusted and impossible (before TIME_FLOOR_MS or after the receipt plus
+ *   MAX_CLOCK_SKEW_MS): stored, but left out of statistics.
+ * - CLOCK_SKEW: re-based, and the agent's wall clock was off by more than MAX_CLOCK_SKEW_MS.
+ */
+export const RESULT_FLAGS = {
+  TIME_UNTRUSTED: 1,
+  AGENT_LIMITED: 2,
+  TIME_IMPLAUSIBLE: 4,
+  CLOCK_SKEW: 8,
+} as const;
+
+/** Agent clock error tolerated before a result is flagged CLOCK_SKEW (or, untrusted, implausible), ms. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** No measurement by hatang can start before 2020-01-01T00:00:00Z; earlier wall times are a clock without RTC. */
+export const TIME_FLOOR_MS = Date.UTC(2020, 0, 1);
 /** Longest dashboard password accepted, characters: bounds the work one login request can cause. */
 export const MAX_PASSWORD_LENGTH = 256;
 /** Dashboard user names: letters, digits and . _ @ -, at most this many characters. */

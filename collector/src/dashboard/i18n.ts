@@ -168,7 +168,8 @@ const vi = {
   'report.silent': 'Trạm đo mất liên lạc',
   'report.units': 'Kết quả theo đơn vị',
   'report.sign': 'Người lập báo cáo',
-  'flag.lowSamples.help': 'Chỉ có {n} phép đo trong tuần (cần {floor}): chưa đủ để đánh giá chính thức (Công văn 5691/BTTTT-CVT).',
+  'flag.lowSamples.help':
+    'Chỉ có {n} phép đo trong tuần (cần {floor}): chưa đủ để đánh giá chính thức (Công văn 5691/BTTTT-CVT).',
   'flag.lowSamples.note': '* Ít hơn {floor} phép đo trong tuần: số liệu tham khảo, chưa đủ để đánh giá chính thức.',
   'col.lag.help': 'Thời gian từ lúc đo đến lúc máy chủ nhận kết quả gần nhất của trạm.',
   'kpi.latency': 'Độ trễ trung vị',
@@ -342,8 +343,10 @@ const en: Record<MsgKey, string> = {
   'report.silent': 'Silent agents',
   'report.units': 'Results by unit',
   'report.sign': 'Prepared by',
-  'flag.lowSamples.help': 'Only {n} tests this week ({floor} needed): the figure does not count yet (Công văn 5691/BTTTT-CVT).',
-  'flag.lowSamples.note': '* Fewer than {floor} tests in the week: indicative only, not enough for the official assessment.',
+  'flag.lowSamples.help':
+    'Only {n} tests this week ({floor} needed): the figure does not count yet (Công văn 5691/BTTTT-CVT).',
+  'flag.lowSamples.note':
+    '* Fewer than {floor} tests in the week: indicative only, not enough for the official assessment.',
   'col.lag.help': 'Time from the measurement to the collector receiving the agent’s latest result.',
   'kpi.latency': 'Median latency',
   'kpi.ipv6': 'IPv6 at the commune',

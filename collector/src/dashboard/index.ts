@@ -8,7 +8,7 @@ import { districtPage } from './pages/district.js';
 import { ipv6Page } from './pages/ipv6.js';
 import { overviewPage, provinceCode } from './pages/overview.js';
 import { reportPage } from './pages/report.js';
-import { sameToken, type SessionUser } from './sessions.js';
+import { type SessionUser, sameToken } from './sessions.js';
 
 export interface DashboardOptions {
   config: CollectorConfig;

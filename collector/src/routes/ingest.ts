@@ -3,6 +3,8 @@ import { createGunzip } from 'node:zlib';
 import {
   API_PREFIX,
   bootOffset,
+  COLLECTOR_CONFIG_DEFAULTS,
+  type CollectorConfig,
   HatangError,
   IngestEnvelope,
   type IngestResponse,
@@ -10,20 +12,40 @@ import {
   rebase,
   Validator,
 } from '@hatang/shared';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { headlineColumns } from '../ingest/columns.js';
+import { resultFlags } from '../ingest/flags.js';
+import { RateLimiter } from '../ingest/rate-limit.js';
 import { checkResult } from '../ingest/validate.js';
+import { countsInStats, normIsp, RollupBatch } from '../stats/rollup.js';
+import { createRollupRepo } from '../storage/rollups.js';
 
 const envelope = new Validator(IngestEnvelope);
 
 export interface IngestRouteOptions {
   /** Clock, injectable for tests. */
   now?: () => number;
+  /** Collector config (ingest.ratePerMinute, ingest.burst). */
+  config?: CollectorConfig;
 }
 
 /** `POST /api/v1/results`: an agent pushes a batch; each result is accepted, a duplicate, or rejected with its reason. */
 export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOptions) {
   const now = opts.now ?? Date.now;
+  const limits = (opts.config ?? COLLECTOR_CONFIG_DEFAULTS).ingest;
+  const limiter = new RateLimiter(limits.ratePerMinute, limits.burst);
+  const rollups = createRollupRepo(app.db);
+
+  /** preHandler after requireAgent: per-agent token bucket, 429 + Retry-After past it. */
+  const rateLimit = async (req: FastifyRequest) => {
+    const wait = limiter.take((req.agent as NonNullable<typeof req.agent>).id, now());
+    if (wait > 0) {
+      throw new HatangError('HATANG_ERR_RATE_LIMITED', `too many ingest requests from this agent; retry in ${wait} s`, {
+        hint: 'Agents back off by the Retry-After header; raise ingest.ratePerMinute if this is expected.',
+        details: { retryAfterS: wait },
+      });
+    }
+  };
 
   // gzip bodies are inflated before parsing; the 1 MiB limit applies to the inflated JSON too.
   app.addHook('preParsing', async (req, _reply, payload) => {
@@ -65,7 +87,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
 
   app.post(
     `${API_PREFIX}/results`,
-    { bodyLimit: MAX_INGEST_BODY_BYTES, preHandler: app.requireAgent },
+    { bodyLimit: MAX_INGEST_BODY_BYTES, preHandler: [app.requireAgent, rateLimit] },
     async (req): Promise<IngestResponse> => {
       const agent = req.agent!;
       const problem = envelope.explain(req.body);
@@ -73,6 +95,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       const batch = req.body as IngestEnvelope;
       const receivedAt = now();
       const out: IngestResponse = { accepted: [], duplicate: [], rejected: [] };
+      const batchRollup = new RollupBatch();
+      let touched: number[] = [];
 
       app.repo.transaction(() => {
         let version: string | null = null;
@@ -97,6 +121,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             receivedAt,
             knownOffsetMs: app.repo.bootOffset(agent.id, r.clock.bootId),
           });
+          const columns = headlineColumns(r);
+          const flags = resultFlags({
+            trusted: t.trusted,
+            wallAt,
+            receivedAt,
+            skewMs: t.skewMs,
+            agentLimited: r.agentLimited ?? false,
+          });
           app.repo.insertResult({
             id: r.id,
             agentId: agent.id,
@@ -110,17 +142,28 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             family: r.network.family,
             isp: r.network.isp ?? null,
             serverId: r.server?.id ?? null,
-            ...headlineColumns(r),
+            ...columns,
             bytesUsed: r.bytesUsed,
             agentLimited: r.agentLimited ?? false,
+            flags,
             body: JSON.stringify(r),
           });
+          if (countsInStats({ kind: r.kind, status: r.status, flags, ...columns })) {
+            batchRollup.add(agent.id, r.network.access, normIsp(agent.isp ?? r.network.isp), {
+              at: t.startedAt,
+              down: columns.downloadBps,
+              up: columns.uploadBps,
+              lat: columns.latencyMs,
+            });
+          }
           out.accepted.push(r.id);
           version = r.agentVersion;
         }
+        touched = batchRollup.flush(rollups).days;
         app.repo.recordBoot(agent.id, batch.clock.bootId, bootOffset(batch.clock, receivedAt), receivedAt);
         app.repo.touchAgent(agent.id, receivedAt, version);
       });
+      if (touched.length && app.hasDecorator('stats')) app.stats.touch(touched);
       req.log.info(
         {
           agent: agent.id,

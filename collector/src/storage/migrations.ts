@@ -70,6 +70,94 @@ export const migrations: Migration[] = [
     `,
   },
   {
+    version: 10,
+    name: 'geography: units with history, groups',
+    sql: `
+      -- Administrative units with official (GSO) codes, and named groups of communes. A unit that
+      -- no longer exists keeps its row with valid_to set (and merged_into when it was merged).
+      CREATE TABLE units (
+        code        TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        type        TEXT,              -- as published: Tỉnh, Huyện, Thành phố, Xã, Phường, Thị trấn, …
+        level       TEXT NOT NULL CHECK (level IN ('province','district','commune','group')),
+        parent_code TEXT,              -- province for a district; district or province for a commune
+        valid_from  INTEGER,           -- ms since epoch this state holds from; NULL: always
+        valid_to    INTEGER,           -- ms since epoch the unit ceased to exist; NULL: current
+        merged_into TEXT,              -- the unit that took this one over
+        updated_at  INTEGER NOT NULL
+      );
+      CREATE INDEX units_parent ON units (parent_code);
+
+      -- Earlier states of units: each row held during [valid_from, valid_to).
+      CREATE TABLE unit_history (
+        seq         INTEGER PRIMARY KEY,
+        code        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        type        TEXT,
+        level       TEXT NOT NULL,
+        parent_code TEXT,
+        valid_from  INTEGER,
+        valid_to    INTEGER NOT NULL,
+        change      TEXT NOT NULL,     -- rename, reparent, retype, merge, retire
+        source      TEXT               -- CSV file, 'api' or 'cli'
+      );
+      CREATE INDEX unit_history_code ON unit_history (code, valid_to);
+
+      -- Members of named groups (level 'group'): any units, usually communes.
+      CREATE TABLE unit_group_members (
+        group_code TEXT NOT NULL,
+        unit_code  TEXT NOT NULL,
+        PRIMARY KEY (group_code, unit_code)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 11,
+    name: 'registry: agent location, admin tokens',
+    sql: `
+      ALTER TABLE agents ADD COLUMN latitude REAL;
+      ALTER TABLE agents ADD COLUMN longitude REAL;
+      ALTER TABLE agents ADD COLUMN location TEXT;     -- free text: the office, the room
+      ALTER TABLE agents ADD COLUMN updated_at INTEGER;
+      CREATE INDEX agents_commune ON agents (commune_code);
+
+      -- Admin bearer tokens: hta1_<id>_<secret>; only a SHA-256 of the secret is stored.
+      CREATE TABLE admin_tokens (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        token_hash   TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        revoked_at   INTEGER,
+        last_used_at INTEGER
+      );
+    `,
+  },
+  {
+    version: 12,
+    name: 'statistics: result flags, per-agent daily rollups',
+    sql: `
+      -- Bit flags (shared RESULT_FLAGS): 1 time untrusted, 2 agent-limited, 4 time implausible
+      -- (left out of statistics), 8 agent clock skewed.
+      ALTER TABLE results ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+
+      -- One row per agent, local day (Asia/Ho_Chi_Minh day number), access type and ISP, holding
+      -- every counted speed test of that day as n × [startedAt ms, download bps, upload bps,
+      -- latency ms] little-endian float64 (NaN: none). Exact medians of any period can be computed
+      -- from these; they are kept when raw results are pruned. docs/statistics.md.
+      CREATE TABLE rollup_agent_day (
+        id       INTEGER PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        day      INTEGER NOT NULL,
+        access   TEXT NOT NULL,
+        isp      TEXT NOT NULL,
+        n        INTEGER NOT NULL,
+        samples  BLOB NOT NULL,
+        UNIQUE (agent_id, day, access, isp)
+      );
+      CREATE INDEX rollup_day ON rollup_agent_day (day);
+    `,
+  },
+  {
     version: 30,
     name: 'dashboard: user accounts',
     sql: `

@@ -48,6 +48,8 @@ export interface StoredResult {
   lossPct: number | null;
   bytesUsed: number;
   agentLimited: boolean;
+  /** RESULT_FLAGS bit mask (migration 12); 0 when absent. */
+  flags?: number;
   body: string;
 }
 
@@ -67,9 +69,10 @@ export function createRepo(db: Db) {
     resultOwner: db.prepare('SELECT agent_id FROM results WHERE id = ?'),
     insertResult: db.prepare(
       `INSERT INTO results (id, agent_id, kind, status, started_at, wall_at, received_at, time_trusted, access, family,
-         isp, server_id, download_bps, upload_bps, latency_ms, jitter_ms, loss_pct, bytes_used, agent_limited, body)
+         isp, server_id, download_bps, upload_bps, latency_ms, jitter_ms, loss_pct, bytes_used, agent_limited, body, flags)
        VALUES (@id, @agentId, @kind, @status, @startedAt, @wallAt, @receivedAt, @timeTrusted, @access, @family,
-         @isp, @serverId, @downloadBps, @uploadBps, @latencyMs, @jitterMs, @lossPct, @bytesUsed, @agentLimited, @body)
+         @isp, @serverId, @downloadBps, @uploadBps, @latencyMs, @jitterMs, @lossPct, @bytesUsed, @agentLimited, @body,
+         @flags)
        ON CONFLICT (id) DO NOTHING`,
     ),
     bootOffset: db.prepare('SELECT offset_ms FROM agent_boots WHERE agent_id = ? AND boot_id = ?'),
@@ -119,8 +122,12 @@ export function createRepo(db: Db) {
     /** Insert one result; false when its id was already stored. */
     insertResult(r: StoredResult): boolean {
       return (
-        s.insertResult.run({ ...r, timeTrusted: r.timeTrusted ? 1 : 0, agentLimited: r.agentLimited ? 1 : 0 })
-          .changes === 1
+        s.insertResult.run({
+          ...r,
+          timeTrusted: r.timeTrusted ? 1 : 0,
+          agentLimited: r.agentLimited ? 1 : 0,
+          flags: r.flags ?? 0,
+        }).changes === 1
       );
     },
     bootOffset(agentId: string, bootId: string): number | undefined {

@@ -1,4 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
+import {
+  DEFAULT_INGEST_BURST,
+  DEFAULT_INGEST_PER_MINUTE,
+  DEFAULT_RAW_RETENTION_DAYS,
+  PLAN_TARGETS_MBPS,
+} from '../spec.js';
 import { StringEnum } from './common.js';
 
 const strict = { additionalProperties: false } as const;
@@ -29,6 +35,65 @@ export const CollectorConfigSchema = Type.Object(
       strict,
     ),
     // Sections added per area go below, one key each (speed, ndt7, ingest, targets, metrics, dashboard, …).
+    targets: Type.Record(
+      Type.String({ pattern: '^[0-9]{4}$' }),
+      Type.Object(
+        {
+          fixed: Type.Optional(
+            Type.Number({ minimum: 0, maximum: 100_000, description: 'Fixed-broadband download target, Mbit/s.' }),
+          ),
+          mobile: Type.Optional(
+            Type.Number({ minimum: 0, maximum: 100_000, description: 'Mobile-broadband download target, Mbit/s.' }),
+          ),
+        },
+        strict,
+      ),
+      {
+        additionalProperties: false,
+        description:
+          'Download targets per year (key: 4-digit year) and access type, Mbit/s. Years not set carry the last earlier value forward. Defaults: the Son La plan 2023–2025.',
+      },
+    ),
+    ingest: Type.Object(
+      {
+        ratePerMinute: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          description: 'Ingest requests one agent may make per minute on average before it gets 429 + Retry-After.',
+        }),
+        burst: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          description: 'Ingest requests one agent may make back to back (token-bucket size).',
+        }),
+      },
+      strict,
+    ),
+    storage: Type.Object(
+      {
+        rawRetentionDays: Type.Integer({
+          minimum: 0,
+          maximum: 36_500,
+          description:
+            'Days raw results are kept (by test start time); 0 keeps them forever. Daily rollups, and so all statistics, are kept regardless.',
+        }),
+        pruneIntervalMinutes: Type.Integer({
+          minimum: 1,
+          maximum: 10_080,
+          description: 'How often the collector deletes raw results past rawRetentionDays.',
+        }),
+      },
+      strict,
+    ),
+    geography: Type.Object(
+      {
+        loadDefaultUnits: Type.Boolean({
+          description:
+            'Load the shipped Son La unit list (data/son-la-units-2025-03.csv) when the database has no units yet.',
+        }),
+      },
+      strict,
+    ),
     dashboard: Type.Object(
       {
         enabled: Type.Boolean({ description: 'Serve the dashboard pages at / (role all only).' }),
@@ -88,6 +153,10 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
   dataDir: './data',
   role: 'all',
   log: { level: 'info' },
+  targets: Object.fromEntries(Object.entries(PLAN_TARGETS_MBPS).map(([y, t]) => [y, { ...t }])),
+  ingest: { ratePerMinute: DEFAULT_INGEST_PER_MINUTE, burst: DEFAULT_INGEST_BURST },
+  storage: { rawRetentionDays: DEFAULT_RAW_RETENTION_DAYS, pruneIntervalMinutes: 60 },
+  geography: { loadDefaultUnits: true },
   dashboard: {
     enabled: true,
     defaultLang: 'vi',

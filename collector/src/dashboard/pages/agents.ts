@@ -167,4 +167,3 @@ export function agentsPage(deps: PageDeps) {
     };
   };
 }
-

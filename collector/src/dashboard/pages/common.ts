@@ -154,7 +154,9 @@ export function percentOfTarget(row: UnitStatsRow | undefined): number | null {
 }
 
 /** Target minus median, Mbit/s; 0 when at or above target; null without data or target. */
-export function shortfall(row: { download: { median: number | null }; target: number | null } | undefined): number | null {
+export function shortfall(
+  row: { download: { median: number | null }; target: number | null } | undefined,
+): number | null {
   if (!row || row.download.median === null || row.target === null) return null;
   return Math.max(0, mbps(row.target) - mbps(row.download.median));
 }
@@ -177,7 +179,10 @@ export interface ChartSeries {
 }
 
 /** Chart JSON for app.js: medians per week for each access type, and each target as a dashed line. */
-export function trendChart(t: Translate, trend: TrendReport): { labels: string[]; unit: string; series: ChartSeries[] } {
+export function trendChart(
+  t: Translate,
+  trend: TrendReport,
+): { labels: string[]; unit: string; series: ChartSeries[] } {
   const first = trend.series[0];
   const labels = (first?.points ?? []).map((p) => p.period.firstDay.slice(8, 10) + '/' + p.period.firstDay.slice(5, 7));
   const series: ChartSeries[] = [];
@@ -219,7 +224,10 @@ export function byUnit(rows: readonly UnitStatsRow[]): Map<string, Partial<Recor
   const out = new Map<string, Partial<Record<AccessType, UnitStatsRow>>>();
   for (const r of rows) {
     let m = out.get(r.unit.code);
-    if (!m) out.set(r.unit.code, (m = {}));
+    if (!m) {
+      m = {};
+      out.set(r.unit.code, m);
+    }
     m[r.access] = r;
   }
   return out;
@@ -241,7 +249,11 @@ export function kpis(list: Kpi[]): SafeHtml {
   )}</section>`;
 }
 
-export function panel(title: string, body: SafeHtml, opts: { sub?: string; actions?: SafeHtml; id?: string } = {}): SafeHtml {
+export function panel(
+  title: string,
+  body: SafeHtml,
+  opts: { sub?: string; actions?: SafeHtml; id?: string } = {},
+): SafeHtml {
   return html`<section class="panel"${opts.id ? html` id="${opts.id}"` : ''}><header><div><h2>${title}</h2>${opts.sub ? html`<div class="sub">${opts.sub}</div>` : ''}</div>${opts.actions ?? ''}</header>${body}</section>`;
 }
 

@@ -87,7 +87,8 @@ export function communePage(deps: PageDeps) {
     const { period, current } = selectedWeek(req, ctx.now);
     const weeks = deps.config.dashboard.trendWeeks;
     const own: Partial<Record<AccessType, UnitStatsRow>> =
-      byUnit(deps.app.stats.units({ period: 'week', at: period.key, level: 'commune', parent: code }).rows).get(code) ?? {};
+      byUnit(deps.app.stats.units({ period: 'week', at: period.key, level: 'commune', parent: code }).rows).get(code) ??
+      {};
     const trend = deps.app.stats.trend({ unit: code, count: weeks, at: period.key });
     const chart = chartPanel(ctx, trend);
     const agents = agentRows(deps, scope, ctx.now, code);
@@ -115,11 +116,28 @@ export function communePage(deps: PageDeps) {
     const recentCols: Column<RecentRow>[] = [
       { id: 'time', label: t('col.time'), kind: 'datetime', cell: (r) => r.startedAt },
       { id: 'agent', label: t('col.agent'), kind: 'text', cell: (r) => r.agent },
-      { id: 'kind', label: t('col.kind'), kind: 'text', cell: (r) => (KIND_KEY[r.kind] ? t(KIND_KEY[r.kind] as MsgKey) : r.kind) },
+      {
+        id: 'kind',
+        label: t('col.kind'),
+        kind: 'text',
+        cell: (r) => (KIND_KEY[r.kind] ? t(KIND_KEY[r.kind] as MsgKey) : r.kind),
+      },
       { id: 'access', label: t('col.access'), kind: 'text', cell: (r) => t(`access.${r.access}`) },
       { id: 'family', label: t('col.family'), kind: 'text', cell: (r) => `IPv${r.family}` },
-      { id: 'download', label: t('col.download'), kind: 'number', digits: 1, cell: (r) => (r.download === null ? null : mbps(r.download)) },
-      { id: 'upload', label: t('col.upload'), kind: 'number', digits: 1, cell: (r) => (r.upload === null ? null : mbps(r.upload)) },
+      {
+        id: 'download',
+        label: t('col.download'),
+        kind: 'number',
+        digits: 1,
+        cell: (r) => (r.download === null ? null : mbps(r.download)),
+      },
+      {
+        id: 'upload',
+        label: t('col.upload'),
+        kind: 'number',
+        digits: 1,
+        cell: (r) => (r.upload === null ? null : mbps(r.upload)),
+      },
       { id: 'latency', label: t('col.latency'), kind: 'number', digits: 1, cell: (r) => r.latency },
       {
         id: 'result',
@@ -143,7 +161,9 @@ export function communePage(deps: PageDeps) {
       const jitter: number[] = [];
       const loss: number[] = [];
       for (const a of mine) {
-        for (const r of weekStmt.all(a.id, period.startMs, period.endMs) as Array<Record<string, number | null | string>>) {
+        for (const r of weekStmt.all(a.id, period.startMs, period.endMs) as Array<
+          Record<string, number | null | string>
+        >) {
           if (r.kind === 'latency' && typeof r.jitter_ms === 'number') jitter.push(r.jitter_ms);
           if (r.kind === 'udp' && typeof r.loss_pct === 'number') loss.push(r.loss_pct);
         }
@@ -172,7 +192,11 @@ export function communePage(deps: PageDeps) {
       ],
     };
 
-    const v6 = communeIpv6(deps, code, agents.map((a) => a.id));
+    const v6 = communeIpv6(
+      deps,
+      code,
+      agents.map((a) => a.id),
+    );
     const v6T: Table<Ipv6TargetView> = {
       id: 'ipv6',
       rows: v6.targets,
@@ -184,7 +208,12 @@ export function communePage(deps: PageDeps) {
           label: t('col.result'),
           kind: 'text',
           align: 'center',
-          cell: (r) => ({ value: null, text: t(`ipv6.${r.status}`), badge: r.status === 'pass' ? 'met' : r.status === 'fail' ? 'short' : 'warn', title: r.code ?? undefined }),
+          cell: (r) => ({
+            value: null,
+            text: t(`ipv6.${r.status}`),
+            badge: r.status === 'pass' ? 'met' : r.status === 'fail' ? 'short' : 'warn',
+            title: r.code ?? undefined,
+          }),
         },
         { id: 'code', label: t('col.errorCode'), kind: 'text', cell: (r) => r.code },
         { id: 'v6', label: t('col.v6ms'), kind: 'number', digits: 0, cell: (r) => r.v6Ms },
@@ -212,7 +241,12 @@ export function communePage(deps: PageDeps) {
     const crumbs = [
       ...(tree.canRead(scope, province) ? [{ label: tree.get(province)?.name ?? province, href: '/' }] : []),
       ...(districtCode && tree.canRead(scope, districtCode)
-        ? [{ label: tree.get(districtCode)?.name ?? districtCode, href: `/district/${encodeURIComponent(districtCode)}` }]
+        ? [
+            {
+              label: tree.get(districtCode)?.name ?? districtCode,
+              href: `/district/${encodeURIComponent(districtCode)}`,
+            },
+          ]
         : []),
       { label: unit.name },
     ];

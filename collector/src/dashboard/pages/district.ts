@@ -47,7 +47,8 @@ export function communeRows(deps: PageDeps, parent: string, weekKey: string, wee
   const report = stats.units({ period: 'week', at: weekKey, level: 'commune', parent });
   const agentsPer = new Map<string, number>();
   for (const a of deps.app.repo.listAgents()) {
-    if (a.commune_code && a.revoked_at === null) agentsPer.set(a.commune_code, (agentsPer.get(a.commune_code) ?? 0) + 1);
+    if (a.commune_code && a.revoked_at === null)
+      agentsPer.set(a.commune_code, (agentsPer.get(a.commune_code) ?? 0) + 1);
   }
   return [...byUnit(report.rows)].map(([code, m]) => {
     const short: Partial<Record<AccessType, number>> = {};
@@ -114,7 +115,14 @@ export function communeColumns(ctx: PageContext, weeks: number): Column<CommuneR
           return w >= weeks ? { value: w, text: `≥ ${w}` } : w;
         },
       },
-      { id: `${a}-status`, group, label: t('col.status'), kind: 'text', align: 'center', cell: (r) => statusCell(t, r.stats[a]) },
+      {
+        id: `${a}-status`,
+        group,
+        label: t('col.status'),
+        kind: 'text',
+        align: 'center',
+        cell: (r) => statusCell(t, r.stats[a]),
+      },
     );
   }
   cols.push(
@@ -156,9 +164,7 @@ export function trendTable(ctx: PageContext, trend: TrendReport): Table<TrendRow
     label: weekLabel(t, p.period),
     points: Object.fromEntries(trend.series.map((s) => [s.access, s.points[i]])),
   }));
-  const cols: Column<TrendRow>[] = [
-    { id: 'week', label: t('col.week'), kind: 'text', cell: (r) => r.label },
-  ];
+  const cols: Column<TrendRow>[] = [{ id: 'week', label: t('col.week'), kind: 'text', cell: (r) => r.label }];
   for (const a of ACCESS) {
     const group = t(`access.${a}`);
     cols.push(
@@ -179,7 +185,10 @@ export function trendTable(ctx: PageContext, trend: TrendReport): Table<TrendRow
         label: t('col.target'),
         kind: 'number',
         digits: 0,
-        cell: (r) => (r.points[a]?.target === null || r.points[a]?.target === undefined ? null : mbps(r.points[a]?.target as number)),
+        cell: (r) =>
+          r.points[a]?.target === null || r.points[a]?.target === undefined
+            ? null
+            : mbps(r.points[a]?.target as number),
       },
       { id: `${a}-samples`, group, label: t('col.samples'), kind: 'number', cell: (r) => r.points[a]?.samples ?? 0 },
     );
@@ -187,7 +196,11 @@ export function trendTable(ctx: PageContext, trend: TrendReport): Table<TrendRow
   return { id: 'trend', columns: cols, rows, empty: t('nodata') };
 }
 
-export function chartPanel(ctx: PageContext, trend: TrendReport, csvTable = 'trend'): { html: SafeHtml; table: Table<TrendRow> } {
+export function chartPanel(
+  ctx: PageContext,
+  trend: TrendReport,
+  csvTable = 'trend',
+): { html: SafeHtml; table: Table<TrendRow> } {
   const { t } = ctx;
   const table = trendTable(ctx, trend);
   return {
@@ -223,7 +236,9 @@ export function districtPage(deps: PageDeps) {
     };
     const trend = deps.app.stats.trend({ unit: code, count: weeks, at: period.key });
     const chart = chartPanel(ctx, trend);
-    const own = byUnit(deps.app.stats.units({ period: 'week', at: period.key, level: 'district', parent: code }).rows).get(code);
+    const own = byUnit(
+      deps.app.stats.units({ period: 'week', at: period.key, level: 'district', parent: code }).rows,
+    ).get(code);
     const agents = agentRows(deps, { units: [code] }, ctx.now);
     const silent = agents.filter((a) => a.status === 'silent').length;
     const shortCount = rows.filter((r) => ACCESS.some((a) => r.stats[a]?.attained === false)).length;

@@ -79,7 +79,12 @@ function viewOf(row: { body: string; started_at: number } | undefined): CommuneI
 }
 
 /** The commune's IPv6 readiness from its agents' latest checks before `before` (default now). */
-export function communeIpv6(deps: PageDeps, _commune: string, agentIds: readonly string[], before?: number): CommuneIpv6 {
+export function communeIpv6(
+  deps: PageDeps,
+  _commune: string,
+  agentIds: readonly string[],
+  before?: number,
+): CommuneIpv6 {
   const stmt = latestStmt(deps);
   const at = before ?? Number.MAX_SAFE_INTEGER;
   return mergeViews(agentIds.map((id) => viewOf(stmt.get(id, at) as { body: string; started_at: number } | undefined)));
@@ -87,11 +92,21 @@ export function communeIpv6(deps: PageDeps, _commune: string, agentIds: readonly
 
 export interface Ipv6Matrix {
   targets: string[];
-  communes: Array<{ code: string; name: string; districtCode: string | null; districtName: string | null; v6: CommuneIpv6 }>;
+  communes: Array<{
+    code: string;
+    name: string;
+    districtCode: string | null;
+    districtName: string | null;
+    v6: CommuneIpv6;
+  }>;
 }
 
 /** Targets × communes for the communes a scope may read, from checks before `before`. */
-export function ipv6Matrix(deps: PageDeps, communes: ReadonlyArray<{ code: string; name: string }>, before: number): Ipv6Matrix {
+export function ipv6Matrix(
+  deps: PageDeps,
+  communes: ReadonlyArray<{ code: string; name: string }>,
+  before: number,
+): Ipv6Matrix {
   const tree = deps.app.stats.tree();
   const byCommune = new Map<string, string[]>();
   for (const a of deps.app.repo.listAgents()) {

@@ -4,8 +4,18 @@ import { html } from '../html.js';
 import type { PageContext } from '../layout.js';
 import type { SessionUser } from '../sessions.js';
 import { type Column, renderTable, type Table, tableCsv } from '../table.js';
-import { csvLink, type PageDeps, panel, partialNote, scopeOf, selectedWeek, weekLabel, weekNav, weekRange } from './common.js';
-import { ipv6Matrix, type Ipv6Matrix } from './ipv6-data.js';
+import {
+  csvLink,
+  type PageDeps,
+  panel,
+  partialNote,
+  scopeOf,
+  selectedWeek,
+  weekLabel,
+  weekNav,
+  weekRange,
+} from './common.js';
+import { type Ipv6Matrix, ipv6Matrix } from './ipv6-data.js';
 import { provinceCode } from './overview.js';
 
 type MatrixRow = Ipv6Matrix['communes'][number];
@@ -114,12 +124,19 @@ export function ipv6Page(deps: PageDeps) {
         nav: 'ipv6',
         title: t('ipv6.title'),
         lead: t('ipv6.lead'),
-        crumbs: [...(tree.canRead(scope, province) ? [{ label: provName, href: '/' }] : []), { label: t('ipv6.title') }],
+        crumbs: [
+          ...(tree.canRead(scope, province) ? [{ label: provName, href: '/' }] : []),
+          { label: t('ipv6.title') },
+        ],
         actions: html`${weekNav(ctx, period, current)}${csvLink(ctx, 'matrix')}`,
-        body: html`${partialNote(ctx, period, current)}${panel(t('ipv6.targets'), renderTable(byTarget, { lang: ctx.lang }), {
-          actions: csvLink(ctx, 'targets'),
-          sub: `${weekLabel(t, period)} · ${weekRange(t, period)}`,
-        })}${panel(t('ipv6.matrix'), html`<div class="matrix-wrap">${renderTable(matrix, { lang: ctx.lang })}</div>`)}`,
+        body: html`${partialNote(ctx, period, current)}${panel(
+          t('ipv6.targets'),
+          renderTable(byTarget, { lang: ctx.lang }),
+          {
+            actions: csvLink(ctx, 'targets'),
+            sub: `${weekLabel(t, period)} · ${weekRange(t, period)}`,
+          },
+        )}${panel(t('ipv6.matrix'), html`<div class="matrix-wrap">${renderTable(matrix, { lang: ctx.lang })}</div>`)}`,
       },
     };
   };

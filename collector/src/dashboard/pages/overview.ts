@@ -91,7 +91,14 @@ export function districtColumns(ctx: PageContext, withSpark: boolean): Column<Di
   for (const a of ACCESS) {
     const group = t(`access.${a}`);
     cols.push(
-      { id: `${a}-median`, group, label: t('col.median'), kind: 'number', digits: 1, cell: (r) => medianCell(t, r.stats[a]) },
+      {
+        id: `${a}-median`,
+        group,
+        label: t('col.median'),
+        kind: 'number',
+        digits: 1,
+        cell: (r) => medianCell(t, r.stats[a]),
+      },
       {
         id: `${a}-pct`,
         group,
@@ -100,7 +107,14 @@ export function districtColumns(ctx: PageContext, withSpark: boolean): Column<Di
         digits: 0,
         cell: (r) => percentOfTarget(r.stats[a]),
       },
-      { id: `${a}-status`, group, label: t('col.status'), kind: 'text', align: 'center', cell: (r) => statusCell(t, r.stats[a]) },
+      {
+        id: `${a}-status`,
+        group,
+        label: t('col.status'),
+        kind: 'text',
+        align: 'center',
+        cell: (r) => statusCell(t, r.stats[a]),
+      },
     );
     if (withSpark) {
       cols.push({
@@ -157,14 +171,15 @@ export function overviewPage(deps: PageDeps) {
     const { period, current } = selectedWeek(req, ctx.now);
     const weeks = deps.config.dashboard.trendWeeks;
     const rows = districtRows(deps, province, period.key, weeks);
-    const prov = byUnit(deps.app.stats.units({ period: 'week', at: period.key, level: 'province', parent: province }).rows).get(
-      province,
-    );
+    const prov = byUnit(
+      deps.app.stats.units({ period: 'week', at: period.key, level: 'province', parent: province }).rows,
+    ).get(province);
     const communeRows = byUnit(
       deps.app.stats.units({ period: 'week', at: period.key, level: 'commune', parent: province }).rows,
     );
     const met = (a: AccessType) => [...communeRows.values()].filter((m) => m[a]?.attained === true).length;
-    const withData = (a: AccessType) => [...communeRows.values()].filter((m) => m[a]?.attained !== null && m[a] !== undefined).length;
+    const withData = (a: AccessType) =>
+      [...communeRows.values()].filter((m) => m[a]?.attained !== null && m[a] !== undefined).length;
     const agents = agentRows(deps, scope, ctx.now);
     const silent = agents.filter((a) => a.status === 'silent').length;
     const active = agents.filter((a) => a.status !== 'revoked');

@@ -23,7 +23,7 @@ import {
   weekNumber,
   weekRange,
 } from './common.js';
-import { chartPanel, type CommuneRow, communeColumns, communeRows } from './district.js';
+import { type CommuneRow, chartPanel, communeColumns, communeRows } from './district.js';
 import { type DistrictRow, districtColumns, districtRows, provinceCode, provinceKpis } from './overview.js';
 
 interface ShortRow {
@@ -51,7 +51,10 @@ export function reportPage(deps: PageDeps) {
     if (unit.level === 'commune') throw notFound('report for a single commune (open the commune page)');
     const { period, current } = selectedWeek(req, ctx.now);
     const weeks = deps.config.dashboard.trendWeeks;
-    const own = byUnit(deps.app.stats.units({ period: 'week', at: period.key, level: unit.level, parent: code }).rows).get(code) ?? {};
+    const own =
+      byUnit(deps.app.stats.units({ period: 'week', at: period.key, level: unit.level, parent: code }).rows).get(
+        code,
+      ) ?? {};
     const trend = deps.app.stats.trend({ unit: code, count: weeks, at: period.key });
     const chart = chartPanel(ctx, trend);
 
@@ -59,7 +62,12 @@ export function reportPage(deps: PageDeps) {
     let unitsTable: Table<DistrictRow> | Table<CommuneRow>;
     let communes: CommuneRow[];
     if (unit.level === 'province') {
-      unitsTable = { id: 'units', columns: districtColumns(ctx, false), rows: districtRows(deps, code, period.key, weeks), empty: t('nodata') };
+      unitsTable = {
+        id: 'units',
+        columns: districtColumns(ctx, false),
+        rows: districtRows(deps, code, period.key, weeks),
+        empty: t('nodata'),
+      };
       communes = communeRows(deps, code, period.key, weeks);
     } else {
       communes = communeRows(deps, code, period.key, weeks);
@@ -87,21 +95,37 @@ export function reportPage(deps: PageDeps) {
     }
     shortRows.sort((x, y) => (y.weeks ?? 0) - (x.weeks ?? 0) || (y.shortfall ?? 0) - (x.shortfall ?? 0));
     const shortCols: Column<ShortRow>[] = [
-      { id: 'commune', label: t('col.commune'), kind: 'text', cell: (r) => ({ value: r.name, href: `/commune/${encodeURIComponent(r.code)}` }) },
-      ...(unit.level === 'province' ? [{ id: 'district', label: t('col.district'), kind: 'text' as const, cell: (r: ShortRow) => r.district }] : []),
+      {
+        id: 'commune',
+        label: t('col.commune'),
+        kind: 'text',
+        cell: (r) => ({ value: r.name, href: `/commune/${encodeURIComponent(r.code)}` }),
+      },
+      ...(unit.level === 'province'
+        ? [{ id: 'district', label: t('col.district'), kind: 'text' as const, cell: (r: ShortRow) => r.district }]
+        : []),
       { id: 'access', label: t('col.access'), kind: 'text', cell: (r) => t(`access.${r.access}`) },
-      { id: 'median', label: t('col.median'), kind: 'number', digits: 1, cell: (r) => ({ value: r.median, cls: 'short' }) },
+      {
+        id: 'median',
+        label: t('col.median'),
+        kind: 'number',
+        digits: 1,
+        cell: (r) => ({ value: r.median, cls: 'short' }),
+      },
       { id: 'target', label: t('col.target'), kind: 'number', digits: 0, cell: (r) => r.target },
       { id: 'shortfall', label: t('col.shortfall'), kind: 'number', digits: 1, cell: (r) => r.shortfall },
       {
         id: 'weeks',
         label: t('col.weeksShort'),
         kind: 'number',
-        cell: (r) => (r.weeks === undefined ? null : r.weeks >= weeks ? { value: r.weeks, text: `≥ ${r.weeks}` } : r.weeks),
+        cell: (r) =>
+          r.weeks === undefined ? null : r.weeks >= weeks ? { value: r.weeks, text: `≥ ${r.weeks}` } : r.weeks,
       },
     ];
     const shortT: Table<ShortRow> = { id: 'short', columns: shortCols, rows: shortRows, empty: t('none') };
-    const silent = agentRows(deps, unit.level === 'province' ? scope : { units: [code] }, ctx.now).filter((a) => a.status === 'silent');
+    const silent = agentRows(deps, unit.level === 'province' ? scope : { units: [code] }, ctx.now).filter(
+      (a) => a.status === 'silent',
+    );
     const silentT = agentTable(ctx, silent, true, 'silent');
 
     const { week, year } = weekNumber(period);
@@ -132,8 +156,18 @@ export function reportPage(deps: PageDeps) {
         actions: html`${weekNav(ctx, period, current)}<button type="button" class="primary" data-action="print">🖶 ${t('print.button')}</button>`,
         body: html`${head}<h2 class="section">${t('report.summary')}</h2>${kpis(
           provinceKpis(ctx, own, [
-            { id: 'communes-short', label: t('col.communesShort'), value: `${shortCount}/${communes.length}`, cls: shortCount ? 'short' : 'met' },
-            { id: 'silent', label: t('report.silent'), value: String(silent.length), cls: silent.length ? 'warn' : 'met' },
+            {
+              id: 'communes-short',
+              label: t('col.communesShort'),
+              value: `${shortCount}/${communes.length}`,
+              cls: shortCount ? 'short' : 'met',
+            },
+            {
+              id: 'silent',
+              label: t('report.silent'),
+              value: String(silent.length),
+              cls: silent.length ? 'warn' : 'met',
+            },
           ]),
         )}${chart.html}${panel(t('report.units'), unitsHtml, { actions: csvLinkTo(ctx, 'units') })}${panel(
           t('report.short'),

@@ -46,6 +46,8 @@ export interface SeedOptions {
   to: number;
   /** Hours between speed tests (default 6; real agents test every 2 h). */
   speedEveryH?: number;
+  /** Hours between an agent's pushes (default 24; real agents push after each test). */
+  pushEveryH?: number;
   /** Sets the collector's clock before each batch, so receipt times (last seen) are realistic. */
   setClock?: (ms: number) => void;
   seed?: number;
@@ -278,7 +280,8 @@ export async function seedThroughIngest(o: SeedOptions): Promise<SeedOutcome> {
       }
     }
     let day: Pending[] = [];
-    let dayEnd = o.from + DAY;
+    const every = (o.pushEveryH ?? 24) * HOUR;
+    let dayEnd = o.from + every;
     const flush = () => {
       if (!day.length) return;
       const last = day.at(-1) as Pending;
@@ -289,7 +292,7 @@ export async function seedThroughIngest(o: SeedOptions): Promise<SeedOutcome> {
     for (const p of pending) {
       while (p.startedAt >= dayEnd) {
         flush();
-        dayEnd += DAY;
+        dayEnd += every;
       }
       day.push(p);
       if (day.length >= 500) flush();

@@ -1,4 +1,4 @@
-import { type CsvCell, toCsv } from './csv.js';
+import { type Cell as CsvCell, toCsv } from '../csv.js';
 import { csvDateTime, formatDateTime, formatNumber, type Lang, round } from './format.js';
 import { html, SafeHtml } from './html.js';
 
@@ -152,7 +152,7 @@ export function renderTable<R>(table: Table<R>, o: RenderOptions): SafeHtml {
   }
   const alignOf = (c: Column<R>) => c.align ?? (c.kind === 'text' ? 'left' : 'right');
   const head = table.columns.map((c) => {
-    const cls = `a-${alignOf(c)}${c.group ? ' grouped' : ''}`;
+    const cls = `a-${alignOf(c)}${c.group ? ' grouped' : ''}${c.visual ? ' visual' : ''}`;
     if (c.sortable && o.sortHref) {
       const active = o.sort?.column === c.id;
       const next: 'asc' | 'desc' = active && o.sort?.dir === 'desc' ? 'asc' : 'desc';

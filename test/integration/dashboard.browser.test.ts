@@ -297,7 +297,7 @@ describe('dashboard in Chromium', () => {
     expect(await seriesPixels('[data-chart]', [31, 111, 178])).toBeGreaterThan(200);
     expect(await seriesPixels('[data-chart]', [217, 115, 13])).toBeGreaterThan(200);
     const legend = await page.$$eval('[data-chart] .u-legend .u-series th', (l) => l.map((x) => x.textContent?.trim()));
-    expect(legend).toEqual(expect.arrayContaining(['Cố định', 'Di động', 'Chỉ tiêu Cố định', 'Chỉ tiêu Di động']));
+    expect(legend).toEqual(expect.arrayContaining(['Cố định', 'Di động', 'Chỉ tiêu cố định', 'Chỉ tiêu di động']));
     await expectCsvMatchesTable('communes');
     await shot('district');
     // Sort by commune name through the header link; the CSV follows the same order.

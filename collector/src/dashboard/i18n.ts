@@ -128,7 +128,7 @@ const vi = {
   nodata: 'Chưa có số liệu cho tuần này.',
   none: 'Không có.',
 
-  'overview.title': 'Tổng quan tỉnh {name}',
+  'overview.title': 'Tổng quan {name}',
   'overview.lead': 'Tốc độ tải xuống trung vị tuần này của từng huyện, so với chỉ tiêu kế hoạch.',
   'overview.districts': 'Các huyện',
   'kpi.province': 'Toàn tỉnh',
@@ -297,7 +297,7 @@ const en: Record<MsgKey, string> = {
   'csv.download': 'Download CSV',
   'print.button': 'Print report',
   'chart.title': 'Weekly download speed (median, Mbit/s)',
-  'chart.target': '{access} target',
+  'chart.target': 'Target, {access}',
   'chart.table': 'Chart data',
   'sort.by': 'Sort by {column}',
   nodata: 'No figures for this week yet.',
@@ -310,7 +310,7 @@ const en: Record<MsgKey, string> = {
   'kpi.communesMet': 'Communes at target (fixed)',
   'kpi.communesMetMobile': 'Communes at target (mobile)',
   'kpi.agentsOnline': 'Agents online',
-  'kpi.silent': '{n} agents silent',
+  'kpi.silent': 'Silent: {n}',
   'kpi.ofTarget': '{pct} of the {target} Mbit/s target',
 
   'district.title': '{name}',
@@ -328,7 +328,7 @@ const en: Record<MsgKey, string> = {
   'agents.title': 'Agents',
   'agents.lead':
     'Silent agents (nothing received for more than {hours} hours) are shown in red at the top. Check the power and the line at the commune.',
-  'agents.silentCount': '{n} agents silent',
+  'agents.silentCount': 'silent: {n}',
 
   'ipv6.title': 'IPv6 readiness',
   'ipv6.lead': 'From each commune’s own line: does the commune have IPv6, and does each system answer over IPv6.',

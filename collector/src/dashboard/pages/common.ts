@@ -100,7 +100,7 @@ export function weekNav(ctx: PageContext, p: Period, current: Period): SafeHtml 
 }
 
 export function csvLink(ctx: PageContext, table?: string): SafeHtml {
-  return html`<a class="button" href="${withQuery(ctx.url, { format: 'csv', table, lang: undefined })}" download data-csv="${table ?? ''}">⭳ ${ctx.t('csv.download')}</a>`;
+  return html`<a class="button" href="${withQuery(ctx.url, { format: 'csv', table, lang: undefined })}" download data-csv="${table ?? ''}">↓ ${ctx.t('csv.download')}</a>`;
 }
 
 /** A partial-week note for the current week. */
@@ -150,7 +150,8 @@ export function medianCell(t: Translate, row: UnitStatsRow | undefined): Cell {
 }
 
 export function percentOfTarget(row: UnitStatsRow | undefined): number | null {
-  return row?.attainment === null || row?.attainment === undefined ? null : row.attainment * 100;
+  // Floored, so a median just under the target never reads as 100 %.
+  return row?.attainment === null || row?.attainment === undefined ? null : Math.floor(row.attainment * 1000) / 10;
 }
 
 /** Target minus median, Mbit/s; 0 when at or above target; null without data or target. */
@@ -182,7 +183,7 @@ export interface ChartSeries {
 export function trendChart(
   t: Translate,
   trend: TrendReport,
-): { labels: string[]; unit: string; series: ChartSeries[] } {
+): { labels: string[]; unit: string; xLabel: string; series: ChartSeries[] } {
   const first = trend.series[0];
   const labels = (first?.points ?? []).map((p) => p.period.firstDay.slice(8, 10) + '/' + p.period.firstDay.slice(5, 7));
   const series: ChartSeries[] = [];
@@ -195,13 +196,13 @@ export function trendChart(
   }
   for (const s of trend.series) {
     series.push({
-      label: t('chart.target', { access: t(`access.${s.access}`) }),
+      label: t('chart.target', { access: t(`access.${s.access}`).toLowerCase() }),
       color: ACCESS_COLOR[s.access],
       dash: true,
       values: s.points.map((p) => (p.target === null ? null : mbps(p.target))),
     });
   }
-  return { labels, unit: 'Mbit/s', series };
+  return { labels, unit: 'Mbit/s', xLabel: t('col.week'), series };
 }
 
 export function chartBlock(t: Translate, trend: TrendReport, title?: string): SafeHtml {

@@ -266,12 +266,11 @@ export function communePage(deps: PageDeps) {
         crumbs,
         actions: html`${weekNav(ctx, period, current)}`,
         body: html`${partialNote(ctx, period, current)}${kpis(provinceKpis(ctx, own, extra))}${chart.html}
-<div class="grid-2 stack">${panel(t('commune.agents'), renderTable(agentsT, { lang: ctx.lang }), { actions: csvLink(ctx, 'agents') })}${panel(
-          t('commune.latency'),
-          renderTable(latT, { lang: ctx.lang }),
-          { actions: csvLink(ctx, 'latency'), sub: `${weekLabel(t, period)} · ${weekRange(t, period)}` },
-        )}</div>
-${panel(t('commune.ipv6'), renderTable(v6T, { lang: ctx.lang }), { actions: csvLink(ctx, 'ipv6') })}
+${panel(t('commune.agents'), renderTable(agentsT, { lang: ctx.lang }), { actions: csvLink(ctx, 'agents') })}
+<div class="grid-2 stack">${panel(t('commune.latency'), renderTable(latT, { lang: ctx.lang }), {
+          actions: csvLink(ctx, 'latency'),
+          sub: `${weekLabel(t, period)} · ${weekRange(t, period)}`,
+        })}${panel(t('commune.ipv6'), renderTable(v6T, { lang: ctx.lang }), { actions: csvLink(ctx, 'ipv6') })}</div>
 ${panel(t('commune.recent', { n: DASHBOARD_RECENT_TESTS }), renderTable(recentT, { lang: ctx.lang }), { actions: csvLink(ctx, 'recent') })}`,
       },
     };

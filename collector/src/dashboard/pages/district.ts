@@ -55,7 +55,7 @@ export function communeRows(deps: PageDeps, parent: string, weekKey: string, wee
     // Only a commune short this week has a streak; its trend says how long.
     if (ACCESS.some((a) => m[a]?.attained === false)) {
       const trend = stats.trend({ unit: code, count: weeks, at: weekKey });
-      for (const s of trend.series) short[s.access] = weeksShort(s.points);
+      for (const s of trend.series) if (m[s.access]?.attained === false) short[s.access] = weeksShort(s.points);
     }
     for (const a of ACCESS) if (short[a] === undefined && m[a]?.attained === true) short[a] = 0;
     return {
@@ -242,6 +242,7 @@ export function districtPage(deps: PageDeps) {
     const agents = agentRows(deps, { units: [code] }, ctx.now);
     const silent = agents.filter((a) => a.status === 'silent').length;
     const shortCount = rows.filter((r) => ACCESS.some((a) => r.stats[a]?.attained === false)).length;
+    const withData = rows.filter((r) => ACCESS.some((a) => (r.stats[a]?.samples ?? 0) > 0)).length;
     const province = provinceCode(deps);
     const crumbs = [
       ...(tree.canRead(scope, province) ? [{ label: tree.get(province)?.name ?? province, href: '/' }] : []),
@@ -259,7 +260,7 @@ export function districtPage(deps: PageDeps) {
         lead: t('district.lead'),
         crumbs,
         actions: html`${weekNav(ctx, period, current)}${csvLink(ctx, 'communes')}<a class="button" href="${withQuery('/report', { unit: code, week: period.key === current.key ? undefined : period.key })}">${t('nav.report')}</a>`,
-        body: html`${partialNote(ctx, period, current)}${kpisFor(ctx, own, shortCount, rows.length, silent, agents.length)}${chart.html}${panel(
+        body: html`${partialNote(ctx, period, current)}${kpisFor(ctx, own, shortCount, withData, silent, agents.length)}${chart.html}${panel(
           t('district.communes'),
           renderTable(table, {
             lang: ctx.lang,

@@ -104,7 +104,7 @@ export function districtColumns(ctx: PageContext, withSpark: boolean): Column<Di
         group,
         label: t('col.ofTarget'),
         kind: 'percent',
-        digits: 0,
+        digits: 1,
         cell: (r) => percentOfTarget(r.stats[a]),
       },
       {
@@ -153,7 +153,7 @@ export function provinceKpis(ctx: PageContext, rows: Partial<Record<AccessType, 
       cls: assessment(r) === 'met' ? 'met' : assessment(r) === 'short' ? 'short' : '',
       sub: html`${badge(t, r)}${
         r?.attainment !== null && r?.attainment !== undefined && r.target !== null
-          ? html`<span>${t('kpi.ofTarget', { pct: `${formatNumber(r.attainment * 100, ctx.lang, 0)} %`, target: formatNumber(mbps(r.target), ctx.lang, 0) })}</span>`
+          ? html`<span>${t('kpi.ofTarget', { pct: `${formatNumber(Math.floor(r.attainment * 1000) / 10, ctx.lang, 1)} %`, target: formatNumber(mbps(r.target), ctx.lang, 0) })}</span>`
           : ''
       }`,
     });

@@ -134,7 +134,6 @@ export function reportPage(deps: PageDeps) {
       unit.level === 'province'
         ? renderTable(unitsTable as Table<DistrictRow>, { lang: ctx.lang })
         : renderTable(unitsTable as Table<CommuneRow>, { lang: ctx.lang, sort: unitsSort });
-    const head: SafeHtml = html`<div class="report-head"><p class="report-meta">${t('report.scope', { name: unit.name })} · ${weekRange(t, period)} · ${t('footer.generated', { time: formatDateTime(ctx.now, ctx.lang) })}</p></div>`;
     const shortCount = new Set(shortRows.map((r) => r.code)).size;
     return {
       csvName: `report-${code}-${period.key}`,
@@ -151,15 +150,15 @@ export function reportPage(deps: PageDeps) {
         id: 'report',
         nav: 'report',
         title,
-        lead: html`${t('report.scope', { name: unit.name })} · ${weekLabel(t, period)} (${weekRange(t, period)})`,
+        lead: html`${t('report.scope', { name: unit.name })} · ${weekLabel(t, period)} (${weekRange(t, period)}) · ${t('footer.generated', { time: formatDateTime(ctx.now, ctx.lang) })}`,
         crumbs: [{ label: t('nav.report') }],
         actions: html`${weekNav(ctx, period, current)}<button type="button" class="primary" data-action="print">🖶 ${t('print.button')}</button>`,
-        body: html`${head}<h2 class="section">${t('report.summary')}</h2>${kpis(
+        body: html`<h2 class="section">${t('report.summary')}</h2>${kpis(
           provinceKpis(ctx, own, [
             {
               id: 'communes-short',
               label: t('col.communesShort'),
-              value: `${shortCount}/${communes.length}`,
+              value: `${shortCount}/${communes.filter(hasData).length}`,
               cls: shortCount ? 'short' : 'met',
             },
             {
@@ -179,10 +178,14 @@ export function reportPage(deps: PageDeps) {
   };
 }
 
+function hasData(c: CommuneRow): boolean {
+  return ACCESS.some((a) => (c.stats[a]?.samples ?? 0) > 0);
+}
+
 function csvLinkTo(ctx: PageContext, table: string): SafeHtml {
   const u = new URL(ctx.url, 'http://local');
   u.searchParams.set('format', 'csv');
   u.searchParams.set('table', table);
   u.searchParams.delete('lang');
-  return html`<a class="button no-print" href="${u.pathname}${u.search}" download data-csv="${table}">⭳ ${ctx.t('csv.download')}</a>`;
+  return html`<a class="button no-print" href="${u.pathname}${u.search}" download data-csv="${table}">↓ ${ctx.t('csv.download')}</a>`;
 }

@@ -31,7 +31,8 @@ program
   .addOption(configOpt())
   .option('--json', 'print the result as JSON')
   .option('--no-push', 'do not queue or push the result')
-  .action(async (kind: ResultKind, o: { config: string; json?: boolean; push: boolean }) => {
+  .addOption(new Option('--lang <lang>', 'language of the printed checklist').choices(['vi', 'en']).default('vi'))
+  .action(async (kind: ResultKind, o: { config: string; json?: boolean; push: boolean; lang: 'vi' | 'en' }) => {
     const config = loadConfig({ file: o.config });
     const log = createLogger(o.json ? 'silent' : config.log.level === 'info' ? 'warn' : config.log.level);
     const probe = probeFor(kind);
@@ -52,7 +53,7 @@ program
       },
     });
     if (tty) process.stderr.write('\r\x1b[K');
-    console.log(o.json ? JSON.stringify(r) : describeResult(r));
+    console.log(o.json ? JSON.stringify(r) : describeResult(r, { lang: o.lang }));
     if (o.push) {
       const outbox = Outbox.inDir(config.stateDir);
       try {

@@ -1,7 +1,8 @@
-import { formatBytes, formatMbps, type Result } from '@hatang/shared';
+import { formatBytes, formatMbps, type Lang, type Result } from '@hatang/shared';
+import { formatIpv6Checklist } from './ipv6/checklist.js';
 
 /** A readable summary of one result for a person at the commune. */
-export function describeResult(r: Result): string {
+export function describeResult(r: Result, opts: { lang?: Lang } = {}): string {
   const lines: string[] = [];
   const head = `${r.kind} ${r.status} · ${r.startedAt} · IPv${r.network.family}${r.server ? ` · ${r.server.url}` : ''}`;
   lines.push(head);
@@ -26,6 +27,9 @@ export function describeResult(r: Result): string {
           `  latency  ${s.medianMs.toFixed(1)} ms median (min ${s.minMs.toFixed(1)}, p90 ${s.p90Ms.toFixed(1)}), jitter ${s.jitterMs.toFixed(1)} ms`,
         );
       }
+      break;
+    case 'ipv6':
+      if (r.ipv6) lines.push(...formatIpv6Checklist(r.ipv6, opts.lang ?? 'vi'));
       break;
     default:
       break;

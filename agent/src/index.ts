@@ -1,8 +1,10 @@
 export { type Clock, systemClock } from './clock.js';
 export { AGENT_CONFIG_SPEC, envNames, loadConfig, validateConfig } from './config.js';
 export { Daemon } from './daemon.js';
+export { readHostIpv6 } from './ipv6/host.js';
 export { createLogger, type Logger } from './log.js';
 export { Outbox } from './outbox/outbox.js';
+export { COLLECTOR_TARGET, ipv6Probe, ipv6TargetsOf } from './probes/ipv6.js';
 export { latencyProbe } from './probes/latency.js';
 export type { Probe, ProbeContext, ProbeOutcome, Progress } from './probes/probe.js';
 export { probeFor, probes } from './probes/registry.js';

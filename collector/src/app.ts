@@ -10,6 +10,7 @@ import { openapiPlugin } from './plugins/openapi.js';
 import { statsPlugin } from './plugins/stats.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { ipv6Routes } from './routes/ipv6.js';
 import { speedRoutes } from './routes/speed.js';
 import { statsRoutes } from './routes/stats.js';
 import type { Db } from './storage/db.js';
@@ -57,6 +58,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     await app.register(accessPlugin);
     await app.register(ingestRoutes, { config, ...(opts.now ? { now: opts.now } : {}) });
     await app.register(statsRoutes);
+    await app.register(ipv6Routes, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(sessionsPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
     await app.after();
     registerSessionReader(app);

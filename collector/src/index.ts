@@ -15,6 +15,18 @@ export { createAccountStore, type UserRole } from './dashboard/store.js';
 export { DEFAULT_UNITS_FILE, loadDefaultUnits } from './geography/defaults.js';
 export { type Scope, type UnitState, UnitTree } from './geography/tree.js';
 export { importUnits, mergeUnits, readUnitsCsv, renameUnit, saveGroup, type UnitInput } from './geography/units.js';
+export { ipv6Csv } from './ipv6/csv.js';
+export {
+  type Ipv6CommuneRow,
+  type Ipv6TargetRow,
+  type Ipv6WeekReport,
+  ipv6Observations,
+  ipv6WeekReport,
+  type UnitNames,
+  unitNames,
+} from './ipv6/query.js';
+export { type CheckStatus, type Ipv6AgentStatus, type Ipv6TargetStatus, ipv6Status } from './ipv6/status.js';
+export { syncIpv6 } from './ipv6/sync.js';
 export type { Principal, ReaderResolver } from './plugins/access.js';
 export { normIsp, RollupBatch, rebuildRollups } from './stats/rollup.js';
 export {

@@ -141,3 +141,23 @@ export const MAX_PASSWORD_LENGTH = 256;
 export const MAX_USERNAME_LENGTH = 64;
 /** Rows of recent tests shown (and exported) on a commune page. */
 export const DASHBOARD_RECENT_TESTS = 50;
+
+/** IPv6 checks: a check that succeeds but takes longer than this is "slow", ms (test-ipv6.com). */
+export const IPV6_SLOW_MS = 5_000;
+/** IPv6 checks: time limit of one check, ms (test-ipv6.com's 15 s timeout). */
+export const IPV6_CHECK_TIMEOUT_MS = 15_000;
+/** IPv6 path-MTU check: size of the request sent over IPv6, bytes (test-ipv6.com's 1 600-byte probe). */
+export const IPV6_PMTU_REQUEST_BYTES = 1_600;
+/** IPv6 HTTP checks read at most this much of a response body, bytes; the rest is not downloaded. */
+export const IPV6_HTTP_MAX_BODY_BYTES = 64 * 1024;
+/** Happy Eyeballs: wait before racing the next address, ms (RFC 8305 §5 recommends 250 ms; Node's default). */
+export const IPV6_HAPPY_EYEBALLS_ATTEMPT_MS = 250;
+/** IPv6 targets checked at once by one agent (checks within a target run one after another). */
+export const IPV6_TARGET_CONCURRENCY = 4;
+/** Most IPv6 targets in one result (agent config and wire body). */
+export const IPV6_MAX_TARGETS = 32;
+/**
+ * IPv6 weekly report: a commune "reaches a target over IPv6" (or "has IPv6") in a week when at
+ * least this share of its checks that week succeeded. Hourly checks, so one bad hour never decides.
+ */
+export const IPV6_REACH_MIN_SHARE = 0.5;

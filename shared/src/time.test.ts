@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rebase } from './time.js';
+import { isoWeekOf, isoWeekRange, previousIsoWeek, rebase } from './time.js';
 
 const T = Date.UTC(2026, 10, 28, 5, 0, 0);
 
@@ -56,5 +56,53 @@ describe('rebase', () => {
       receivedAt: T,
     });
     expect(r.trusted).toBe(false);
+  });
+});
+
+describe('isoWeekOf (Asia/Ho_Chi_Minh)', () => {
+  it.each([
+    ['2025-01-01T05:00:00Z', '2025-W01', 2025, 1], // a Wednesday
+    ['2024-12-30T05:00:00Z', '2025-W01', 2025, 1], // Monday of week 1 lies in the previous calendar year
+    ['2021-01-03T05:00:00Z', '2020-W53', 2020, 53], // Sunday, still the last week of 2020
+    ['2026-01-01T05:00:00Z', '2026-W01', 2026, 1],
+    ['2026-12-31T05:00:00Z', '2026-W53', 2026, 53],
+    // Monday 00:00 local is Sunday 17:00 UTC: the week turns at local midnight, not UTC midnight.
+    ['2025-02-09T17:00:00Z', '2025-W07', 2025, 7],
+    ['2025-02-09T16:59:59.999Z', '2025-W06', 2025, 6],
+  ])('%s is %s', (iso, key, year, week) => {
+    expect(isoWeekOf(Date.parse(iso))).toEqual({ year, week, key });
+  });
+});
+
+describe('isoWeekRange', () => {
+  it('spans Monday 00:00 to Monday 00:00 local time', () => {
+    expect(isoWeekRange('2025-W07')).toEqual({
+      startMs: Date.parse('2025-02-09T17:00:00Z'),
+      endMs: Date.parse('2025-02-16T17:00:00Z'),
+    });
+    expect(isoWeekRange('2020-W53')).toEqual({
+      startMs: Date.parse('2020-12-27T17:00:00Z'),
+      endMs: Date.parse('2021-01-03T17:00:00Z'),
+    });
+  });
+
+  it('round-trips with isoWeekOf at both ends', () => {
+    for (const key of ['2024-W01', '2024-W52', '2025-W01', '2026-W53', '2030-W20']) {
+      const r = isoWeekRange(key)!;
+      expect(isoWeekOf(r.startMs).key).toBe(key);
+      expect(isoWeekOf(r.endMs - 1).key).toBe(key);
+      expect(isoWeekOf(r.endMs).key).not.toBe(key);
+    }
+  });
+
+  it.each(['2025-7', '2025-W7', '2025-W00', '2021-W53', '2025-W54', 'W07-2025', ''])('rejects %j', (key) => {
+    expect(isoWeekRange(key)).toBeUndefined();
+  });
+
+  it('steps back across a year boundary', () => {
+    expect(previousIsoWeek('2025-W01')).toBe('2024-W52');
+    expect(previousIsoWeek('2021-W01')).toBe('2020-W53');
+    expect(previousIsoWeek('2025-W07')).toBe('2025-W06');
+    expect(previousIsoWeek('nope')).toBeUndefined();
   });
 });

@@ -1,3 +1,5 @@
+import { REPORT_TZ_OFFSET_MS } from './spec.js';
+
 /**
  * Re-basing measurement times (DESIGN.md §3 "Time"). A Raspberry Pi has no real-time clock, so
  * its wall clock may be wrong until NTP syncs; its uptime since boot is always right. Each result
@@ -54,4 +56,53 @@ export function rebase(i: RebaseInput): Rebased {
   // A re-based time in the future of the receipt means the stamps contradict each other.
   if (startedAt > i.receivedAt) return { startedAt: i.wallAt, trusted: false, skewMs: undefined };
   return { startedAt, trusted: true, skewMs: i.wallAt - startedAt };
+}
+
+const DAY_MS = 86_400_000;
+
+/** Monday 00:00 of ISO week 1 of `year`, as ms on a clock shifted to local time (UTC fields = local). */
+function week1MondayLocal(year: number): number {
+  const jan4 = Date.UTC(year, 0, 4);
+  return jan4 - ((new Date(jan4).getUTCDay() + 6) % 7) * DAY_MS;
+}
+
+export interface IsoWeek {
+  /** ISO week-numbering year (may differ from the calendar year in the first and last days). */
+  year: number;
+  /** 1–53. */
+  week: number;
+  /** 'YYYY-Www', e.g. '2025-W07'. */
+  key: string;
+}
+
+/** ISO 8601 week of an instant, in Asia/Ho_Chi_Minh (UTC+7, no daylight saving time). */
+export function isoWeekOf(ms: number): IsoWeek {
+  const local = ms + REPORT_TZ_OFFSET_MS;
+  const dayStart = Math.floor(local / DAY_MS) * DAY_MS;
+  const weekday = (new Date(dayStart).getUTCDay() + 6) % 7; // Monday = 0
+  const thursday = dayStart + (3 - weekday) * DAY_MS;
+  const year = new Date(thursday).getUTCFullYear();
+  const week = Math.floor((thursday - week1MondayLocal(year)) / (7 * DAY_MS)) + 1;
+  return { year, week, key: `${year}-W${String(week).padStart(2, '0')}` };
+}
+
+/**
+ * The instants a week key covers: [startMs, endMs), Monday 00:00 to the next Monday 00:00 in
+ * Asia/Ho_Chi_Minh. Undefined when the key is not 'YYYY-Www' or the year has no such week.
+ */
+export function isoWeekRange(key: string): { startMs: number; endMs: number } | undefined {
+  const m = /^(\d{4})-W(\d{2})$/.exec(key);
+  if (!m) return undefined;
+  const year = Number(m[1]);
+  const week = Number(m[2]);
+  const weeks = isoWeekOf(Date.UTC(year, 11, 28, 12) - REPORT_TZ_OFFSET_MS).week;
+  if (week < 1 || week > weeks) return undefined;
+  const startMs = week1MondayLocal(year) + (week - 1) * 7 * DAY_MS - REPORT_TZ_OFFSET_MS;
+  return { startMs, endMs: startMs + 7 * DAY_MS };
+}
+
+/** The week before a week key ('2025-W01' → '2024-W52'). Undefined for an invalid key. */
+export function previousIsoWeek(key: string): string | undefined {
+  const r = isoWeekRange(key);
+  return r ? isoWeekOf(r.startMs - 1).key : undefined;
 }

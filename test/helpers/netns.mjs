@@ -45,8 +45,18 @@ let counter = 0;
  * Two namespaces, `client` and `server`, joined by veth.
  * Addresses: client 198.18.N.1 / 2001:db8:N::1, server 198.18.N.2 / 2001:db8:N::2.
  * `downMbps` shapes server→client, `upMbps` client→server (tbf on each egress); omit for no shaping.
+ * `ipv4`/`ipv6` choose the families of both ends; `clientIpv4`/`clientIpv6` override them for the
+ * client alone (an IPv6-only or IPv4-only commune against a dual-stack server).
  */
-export function createLink({ downMbps, upMbps, mtu = 1500, ipv4 = true, ipv6 = true } = {}) {
+export function createLink({
+  downMbps,
+  upMbps,
+  mtu = 1500,
+  ipv4 = true,
+  ipv6 = true,
+  clientIpv4 = ipv4,
+  clientIpv6 = ipv6,
+} = {}) {
   const id = `${process.pid % 10000}${counter++}${randomBytes(2).toString('hex')}`;
   const n = ((process.pid + counter) % 250) + 1;
   const client = `hc${id}`;
@@ -88,13 +98,13 @@ export function createLink({ downMbps, upMbps, mtu = 1500, ipv4 = true, ipv6 = t
       'netns',
       server,
     ]);
-    for (const [ns, dev, a4, a6] of [
-      [client, vc, addr.client4, addr.client6],
-      [server, vs, addr.server4, addr.server6],
+    for (const [ns, dev, a4, a6, v4, v6] of [
+      [client, vc, addr.client4, addr.client6, clientIpv4, clientIpv6],
+      [server, vs, addr.server4, addr.server6, ipv4, ipv6],
     ]) {
       sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-      if (ipv4) sh(['ip', '-n', ns, 'addr', 'add', `${a4}/24`, 'dev', dev]);
-      if (ipv6) sh(['ip', '-n', ns, 'addr', 'add', `${a6}/64`, 'dev', dev, 'nodad']);
+      if (v4) sh(['ip', '-n', ns, 'addr', 'add', `${a4}/24`, 'dev', dev]);
+      if (v6) sh(['ip', '-n', ns, 'addr', 'add', `${a6}/64`, 'dev', dev, 'nodad']);
       sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
       // Offloads make tbf see 64 KB super-packets; real lines see MTU-sized frames.
       try {

@@ -1,4 +1,5 @@
 import type { ResultKind } from '@hatang/shared';
+import { ipv6Probe } from './ipv6.js';
 import { latencyProbe } from './latency.js';
 import type { Probe } from './probe.js';
 import { speedProbe } from './speed.js';
@@ -10,6 +11,7 @@ import { speedProbe } from './speed.js';
 export const probes: Partial<{ [K in ResultKind]: Probe<K> }> = {
   speed: speedProbe,
   latency: latencyProbe,
+  ipv6: ipv6Probe,
 };
 
 export function probeFor(kind: string): Probe | undefined {

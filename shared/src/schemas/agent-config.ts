@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { IPV6_CHECK_TIMEOUT_MS, IPV6_HAPPY_EYEBALLS_ATTEMPT_MS, IPV6_MAX_TARGETS, IPV6_SLOW_MS } from '../spec.js';
 import { StringEnum } from './common.js';
 import { ACCESS_TYPES } from './results.js';
 
@@ -112,8 +113,28 @@ export const AgentConfigSchema = Type.Object(
             },
             strict,
           ),
-          { maxItems: 32, description: 'Systems to check over IPv6; the collector itself is always checked too.' },
+          {
+            maxItems: IPV6_MAX_TARGETS,
+            description:
+              'Systems to check over IPv6; the collector itself is always checked too (as "collector"). A URL under .invalid is a placeholder: reported as not configured, never looked up.',
+          },
         ),
+        timeoutMs: Type.Integer({
+          minimum: 500,
+          maximum: 60_000,
+          description: 'Time limit of one IPv6 check, ms (default 15000, as test-ipv6.com).',
+        }),
+        slowMs: Type.Integer({
+          minimum: 100,
+          maximum: 60_000,
+          description: 'A check that succeeds but takes longer than this is "slow", ms (default 5000).',
+        }),
+        attemptDelayMs: Type.Integer({
+          minimum: 10,
+          maximum: 2_000,
+          description:
+            'Happy Eyeballs connection attempt delay: how long IPv6 gets before IPv4 is tried too, ms (RFC 8305: 250).',
+        }),
       },
       strict,
     ),
@@ -133,5 +154,14 @@ export const AGENT_CONFIG_DEFAULTS: Omit<AgentConfig, 'collector'> & { collector
     speed: { profile: 'fixed', family: 'auto', downloadStreams: 8, uploadStreams: 4, windowMs: 10_000 },
     uplink: { batchSize: 500, intervalMs: 60_000, timeoutMs: 30_000 },
     log: { level: 'info' },
-    ipv6: { targets: [] },
+    ipv6: {
+      // Named placeholders the operator fills in (centrally or in agent.yaml); `.invalid` is never looked up.
+      targets: [
+        { name: 'cong-thong-tin-tinh', url: 'https://cong-thong-tin-tinh.invalid/' },
+        { name: 'dich-vu-cong', url: 'https://dich-vu-cong.invalid/' },
+      ],
+      timeoutMs: IPV6_CHECK_TIMEOUT_MS,
+      slowMs: IPV6_SLOW_MS,
+      attemptDelayMs: IPV6_HAPPY_EYEBALLS_ATTEMPT_MS,
+    },
   };

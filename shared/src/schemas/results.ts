@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { IPV6_MAX_TARGETS } from '../spec.js';
 import { Bps, ClockRef, DateTime, Id, Ms, NonNeg, NonNegInt, StringEnum, Text, Uuid7 } from './common.js';
 
 export const RESULT_KINDS = ['speed', 'latency', 'udp', 'ipv6', 'ndt7'] as const;
@@ -97,6 +98,12 @@ export const Ipv6Check = obj(
     code: opt(Id('Stable failure code, e.g. NXDOMAIN, NODATA, ENETUNREACH, TIMEOUT, TLS, HTTP_503.')),
     ms: opt(Ms('Time the check took.')),
     detail: opt(Text('Short human detail (family chosen, HTTP status).')),
+    family: opt(
+      Type.Union([Type.Literal(4), Type.Literal(6)], {
+        description: 'IP family the check used; for happy-eyeballs, the family the dual-stack connect chose.',
+      }),
+    ),
+    httpStatus: opt(Type.Integer({ minimum: 100, maximum: 599, description: 'HTTP status answered, where one was.' })),
   },
   strict,
 );
@@ -114,11 +121,13 @@ export const Ipv6Body = obj(
       obj(
         {
           name: Id('Configured target name (bounded label).'),
+          url: opt(Type.String({ maxLength: 512, description: 'URL checked (for people; never a metric label).' })),
           checks: Type.Array(Ipv6Check, { maxItems: 32 }),
         },
         strict,
       ),
-      { maxItems: 32 },
+      // The configured targets plus the collector itself.
+      { maxItems: IPV6_MAX_TARGETS + 1 },
     ),
   },
   strict,

@@ -27,7 +27,7 @@ import {
   weekRange,
 } from './common.js';
 import { chartPanel } from './district.js';
-import { communeIpv6, type Ipv6TargetView } from './ipv6-data.js';
+import { communeIpv6, type Ipv6TargetView, scopedIpv6Report } from './ipv6-data.js';
 import { provinceCode, provinceKpis } from './overview.js';
 
 interface RecentRow {
@@ -192,11 +192,7 @@ export function communePage(deps: PageDeps) {
       ],
     };
 
-    const v6 = communeIpv6(
-      deps,
-      code,
-      agents.map((a) => a.id),
-    );
+    const v6 = communeIpv6(scopedIpv6Report(deps, { units: [code] }, period.key), code);
     const v6T: Table<Ipv6TargetView> = {
       id: 'ipv6',
       rows: v6.targets,
@@ -208,16 +204,10 @@ export function communePage(deps: PageDeps) {
           label: t('col.result'),
           kind: 'text',
           align: 'center',
-          cell: (r) => ({
-            value: null,
-            text: t(`ipv6.${r.status}`),
-            badge: r.status === 'pass' ? 'met' : r.status === 'fail' ? 'short' : 'warn',
-            title: r.code ?? undefined,
-          }),
+          cell: (r) => ({ value: null, text: t(`ipv6.${r.status}`), badge: r.status === 'pass' ? 'met' : 'short' }),
         },
+        { id: 'share', label: t('col.v6share'), kind: 'percent', digits: 0, cell: (r) => r.share * 100 },
         { id: 'code', label: t('col.errorCode'), kind: 'text', cell: (r) => r.code },
-        { id: 'v6', label: t('col.v6ms'), kind: 'number', digits: 0, cell: (r) => r.v6Ms },
-        { id: 'v4', label: t('col.v4ms'), kind: 'number', digits: 0, cell: (r) => r.v4Ms },
       ],
     };
 

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Ipv6WeekReport } from '../../ipv6/query.js';
 import type { PageResult } from '../../routes/dashboard.js';
 import { html } from '../html.js';
 import type { PageContext } from '../layout.js';
@@ -15,18 +16,19 @@ import {
   weekNav,
   weekRange,
 } from './common.js';
-import { type Ipv6Matrix, ipv6Matrix } from './ipv6-data.js';
+import { communeIpv6, scopedIpv6Report } from './ipv6-data.js';
 import { provinceCode } from './overview.js';
 
-type MatrixRow = Ipv6Matrix['communes'][number];
-
-interface TargetRow {
+type CommuneRow = Ipv6WeekReport['communes'][number];
+type TargetRow = {
   name: string;
   reach: number;
   checked: number;
-}
-
-const BADGE = { pass: 'met', slow: 'warn', fail: 'short', skip: 'nodata' } as const;
+  share: number | null;
+  v6Ms: number | null;
+  v4Ms: number | null;
+  code: string | null;
+};
 
 export function ipv6Page(deps: PageDeps) {
   return (req: FastifyRequest, ctx: PageContext, user: SessionUser): PageResult => {
@@ -35,20 +37,19 @@ export function ipv6Page(deps: PageDeps) {
     const { period, current } = selectedWeek(req, ctx.now);
     const tree = deps.app.stats.tree();
     const province = provinceCode(deps);
-    const communes = tree
-      .unitsAt('commune', null, period)
-      .filter((u) => tree.canRead(scope, u.code))
-      .map((u) => ({ code: u.code, name: tree.stateAt(u.code, period.startMs)?.name ?? u.name }));
-    const m = ipv6Matrix(deps, communes, Math.min(period.endMs, ctx.now + 1));
-    m.communes.sort(
-      (a, b) => (a.districtName ?? '').localeCompare(b.districtName ?? '', 'vi') || a.name.localeCompare(b.name, 'vi'),
+    const report = scopedIpv6Report(deps, scope, period.key);
+    const communes = [...report.communes].sort(
+      (a, b) =>
+        (a.districtName ?? '').localeCompare(b.districtName ?? '', 'vi') ||
+        (a.name ?? a.code).localeCompare(b.name ?? b.code, 'vi'),
     );
-    const cols: Column<MatrixRow>[] = [
+    const targets = report.targets.map((x) => x.name).sort();
+    const cols: Column<CommuneRow>[] = [
       {
         id: 'commune',
         label: t('col.commune'),
         kind: 'text',
-        cell: (r) => ({ value: r.name, href: `/commune/${encodeURIComponent(r.code)}` }),
+        cell: (r) => ({ value: r.name ?? r.code, href: `/commune/${encodeURIComponent(r.code)}` }),
       },
       { id: 'district', label: t('col.district'), kind: 'text', cell: (r) => r.districtName },
       {
@@ -56,51 +57,54 @@ export function ipv6Page(deps: PageDeps) {
         label: t('col.ipv6Host'),
         kind: 'text',
         align: 'center',
-        cell: (r) =>
-          r.v6.host === null
-            ? { value: null, text: t('status.nodata'), badge: 'nodata' }
-            : { value: null, text: r.v6.host ? t('ipv6.yes') : t('ipv6.no'), badge: r.v6.host ? 'met' : 'short' },
+        cell: (r) => ({
+          value: null,
+          text: r.ipv6Present ? t('ipv6.yes') : t('ipv6.no'),
+          badge: r.ipv6Present ? 'met' : 'short',
+        }),
       },
-      ...m.targets.map(
-        (name): Column<MatrixRow> => ({
+      ...targets.map(
+        (name): Column<CommuneRow> => ({
           id: `t-${name}`,
           label: name,
           kind: 'text',
           align: 'center',
           cell: (r) => {
-            const v = r.v6.targets.find((x) => x.name === name);
+            const v = communeIpv6(report, r.code).targets.find((x) => x.name === name);
             if (!v) return { value: null, text: '—' };
             return {
               value: null,
               text: v.code ? `${t(`ipv6.${v.status}`)} (${v.code})` : t(`ipv6.${v.status}`),
-              badge: BADGE[v.status],
+              badge: v.status === 'pass' ? 'met' : 'short',
             };
           },
         }),
       ),
     ];
-    const matrix: Table<MatrixRow> = { id: 'matrix', columns: cols, rows: m.communes, empty: t('ipv6.unavailable') };
-    const targetRows: TargetRow[] = m.targets.map((name) => {
-      let reach = 0;
-      let checked = 0;
-      for (const c of m.communes) {
-        const v = c.v6.targets.find((x) => x.name === name);
-        if (!v || v.status === 'skip') {
-          if (v) checked++;
-          continue;
-        }
-        checked++;
-        if (v.status === 'pass' || v.status === 'slow') reach++;
-      }
-      return { name, reach, checked };
-    });
-    const withHost = m.communes.filter((c) => c.v6.host !== null);
+    const matrix: Table<CommuneRow> = { id: 'matrix', columns: cols, rows: communes, empty: t('ipv6.unavailable') };
+    const targetRows: TargetRow[] = [
+      {
+        name: t('col.ipv6Host'),
+        reach: report.communesIpv6Present,
+        checked: report.communesReporting,
+        share: report.shareIpv6Present,
+        v6Ms: null,
+        v4Ms: null,
+        code: null,
+      },
+      ...report.targets.map((x) => ({
+        name: x.name,
+        reach: x.communesV6,
+        checked: x.communesChecked,
+        share: x.shareV6,
+        v6Ms: x.v6ConnectMedianMs,
+        v4Ms: x.v4ConnectMedianMs,
+        code: x.failCodes[0]?.code ?? null,
+      })),
+    ];
     const byTarget: Table<TargetRow> = {
       id: 'targets',
-      rows: [
-        { name: t('col.ipv6Host'), reach: withHost.filter((c) => c.v6.host).length, checked: withHost.length },
-        ...targetRows,
-      ],
+      rows: report.communesReporting ? targetRows : [],
       empty: t('ipv6.unavailable'),
       columns: [
         { id: 'target', label: t('col.target.name'), kind: 'text', cell: (r) => r.name },
@@ -111,8 +115,14 @@ export function ipv6Page(deps: PageDeps) {
           label: t('col.share'),
           kind: 'percent',
           digits: 0,
-          cell: (r) => (r.checked ? (100 * r.reach) / r.checked : null),
+          cell: (r) =>
+            r.share === null
+              ? null
+              : { value: r.share * 100, cls: r.share >= 0.999 ? 'met' : r.share > 0 ? 'warn' : 'short' },
         },
+        { id: 'v6', label: t('col.v6ms'), kind: 'number', digits: 0, cell: (r) => r.v6Ms },
+        { id: 'v4', label: t('col.v4ms'), kind: 'number', digits: 0, cell: (r) => r.v4Ms },
+        { id: 'code', label: t('col.errorCode'), kind: 'text', cell: (r) => r.code },
       ],
     };
     const provName = tree.get(province)?.name ?? province;
@@ -136,7 +146,7 @@ export function ipv6Page(deps: PageDeps) {
             actions: csvLink(ctx, 'targets'),
             sub: `${weekLabel(t, period)} · ${weekRange(t, period)}`,
           },
-        )}${panel(t('ipv6.matrix'), html`<div class="matrix-wrap">${renderTable(matrix, { lang: ctx.lang })}</div>`)}`,
+        )}${panel(t('ipv6.matrix'), renderTable(matrix, { lang: ctx.lang }))}`,
       },
     };
   };

@@ -95,11 +95,13 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       const batch = req.body as IngestEnvelope;
       const receivedAt = now();
       const out: IngestResponse = { accepted: [], duplicate: [], rejected: [] };
-      const batchRollup = new RollupBatch();
+      const batchRollup = new RollupBatch(rollups);
       let touched: number[] = [];
 
       app.repo.transaction(() => {
         let version: string | null = null;
+        // Boot offsets looked up once per boot id in the batch.
+        const offsets = new Map<string, number | undefined>();
         for (const raw of batch.results) {
           const c = checkResult(raw);
           if (!c.ok) {
@@ -107,19 +109,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             continue;
           }
           const r = c.result;
-          const owner = app.repo.resultOwner(r.id);
-          if (owner !== undefined) {
-            if (owner === agent.id) out.duplicate.push(r.id);
-            else out.rejected.push({ id: r.id, code: 'HATANG_ERR_ID_TAKEN', message: '/id belongs to another agent' });
-            continue;
-          }
+          if (!offsets.has(r.clock.bootId)) offsets.set(r.clock.bootId, app.repo.bootOffset(agent.id, r.clock.bootId));
           const wallAt = Date.parse(r.startedAt);
           const t = rebase({
             result: r.clock,
             wallAt,
             batch: batch.clock,
             receivedAt,
-            knownOffsetMs: app.repo.bootOffset(agent.id, r.clock.bootId),
+            knownOffsetMs: offsets.get(r.clock.bootId),
           });
           const columns = headlineColumns(r);
           const flags = resultFlags({
@@ -129,7 +126,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             skewMs: t.skewMs,
             agentLimited: r.agentLimited ?? false,
           });
-          app.repo.insertResult({
+          // Insert first; an id already stored is a duplicate (same agent) or taken (another agent).
+          const inserted = app.repo.insertResult({
             id: r.id,
             agentId: agent.id,
             kind: r.kind,
@@ -148,6 +146,11 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
             flags,
             body: JSON.stringify(r),
           });
+          if (!inserted) {
+            if (app.repo.resultOwner(r.id) === agent.id) out.duplicate.push(r.id);
+            else out.rejected.push({ id: r.id, code: 'HATANG_ERR_ID_TAKEN', message: '/id belongs to another agent' });
+            continue;
+          }
           if (countsInStats({ kind: r.kind, status: r.status, flags, ...columns })) {
             batchRollup.add(agent.id, r.network.access, normIsp(agent.isp ?? r.network.isp), {
               at: t.startedAt,
@@ -159,7 +162,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
           out.accepted.push(r.id);
           version = r.agentVersion;
         }
-        touched = batchRollup.flush(rollups).days;
+        touched = batchRollup.flush().days;
         app.repo.recordBoot(agent.id, batch.clock.bootId, bootOffset(batch.clock, receivedAt), receivedAt);
         app.repo.touchAgent(agent.id, receivedAt, version);
       });

@@ -1,12 +1,13 @@
 import {
   ACCESS_TYPES,
   type AccessType,
-  aggregateSpeed,
+  aggregateColumns,
   type Change,
   changeOf,
   dayKey,
   type GroupStats,
   HatangError,
+  headlineOf,
   MAX_TREND_MONTHS,
   MAX_TREND_WEEKS,
   type Period,
@@ -15,7 +16,7 @@ import {
   periodOf,
   periodsEndingAt,
   REPORT_TZ_OFFSET_MS,
-  type SpeedSample,
+  type SampleColumns,
   sampleFloorFor,
   shiftPeriod,
   type TargetTable,
@@ -23,7 +24,7 @@ import {
 } from '@hatang/shared';
 import { type Scope, UnitTree } from '../geography/tree.js';
 import type { Db } from '../storage/db.js';
-import { createRollupRepo, decodeSamples, type RollupRow } from '../storage/rollups.js';
+import { createRollupRepo, decodeSamples } from '../storage/rollups.js';
 import { createUnitsRepo, UNIT_LEVELS, type UnitLevel } from '../storage/units.js';
 
 /**
@@ -132,6 +133,8 @@ export interface StatsServiceOptions {
   now?: () => number;
   /** Cached reports kept in memory. */
   cacheSize?: number;
+  /** Megabytes of decoded rollups kept in memory for reuse between reports (default 128). */
+  dataCacheMb?: number;
 }
 
 /** '2026-11-23T00:00:00+07:00' */
@@ -151,24 +154,59 @@ export function periodInfo(p: Period): PeriodInfo {
   };
 }
 
-interface AgentInfo {
+/** A line (agent × access × ISP) as the statistics need it. */
+interface LineInfo {
+  /** Small integer key of the agent. */
+  agent: number;
+  access: AccessType;
+  isp: string;
   commune: string | null;
 }
 
-function decodeInto(row: RollupRow, agent: number, out: SpeedSample[]): void {
-  const f = decodeSamples(row.samples);
-  for (let i = 0; i + 3 < f.length; i += 4) {
-    const down = f[i + 1] as number;
-    const up = f[i + 2] as number;
-    const lat = f[i + 3] as number;
-    out.push({
-      at: f[i] as number,
-      agent,
-      down: Number.isNaN(down) ? null : down,
-      up: Number.isNaN(up) ? null : up,
-      lat: Number.isNaN(lat) ? null : lat,
-    });
+/** The samples of one group: rollup tuples (4 floats each) and the agent of each part. */
+class Bucket {
+  readonly parts: Float64Array[] = [];
+  readonly agents: number[] = [];
+  n = 0;
+
+  add(f: Float64Array, agent: number): void {
+    this.parts.push(f);
+    this.agents.push(agent);
+    this.n += f.length >> 2;
   }
+
+  columns(): SampleColumns {
+    const n = this.n;
+    const c: SampleColumns = {
+      n,
+      at: new Float64Array(n),
+      agent: new Int32Array(n),
+      down: new Float64Array(n),
+      up: new Float64Array(n),
+      lat: new Float64Array(n),
+    };
+    let k = 0;
+    this.parts.forEach((f, p) => {
+      const agent = this.agents[p] as number;
+      for (let i = 0; i + 3 < f.length; i += 4) {
+        c.at[k] = f[i] as number;
+        c.down[k] = f[i + 1] as number;
+        c.up[k] = f[i + 2] as number;
+        c.lat[k] = f[i + 3] as number;
+        c.agent[k] = agent;
+        k++;
+      }
+    });
+    return c;
+  }
+}
+
+const EMPTY = new Bucket();
+
+/** Rollup rows of one period, decoded. */
+interface PeriodData {
+  rows: { line: number; f: Float64Array }[];
+  bytes: number;
 }
 
 export function createStatsService(opts: StatsServiceOptions) {
@@ -178,10 +216,11 @@ export function createStatsService(opts: StatsServiceOptions) {
   const unitsRepo = createUnitsRepo(db);
   const agentsStmt = db.prepare('SELECT id, commune_code FROM agents');
   const cacheSize = opts.cacheSize ?? 256;
+  const dataCacheBytes = (opts.dataCacheMb ?? 128) * 1e6;
 
   let tree: UnitTree | undefined;
-  let agents: Map<string, AgentInfo> | undefined;
-  /** Agent id → small integer, so samples carry a number. */
+  let lines: Map<number, LineInfo> | undefined;
+  /** Agent id → small integer, stable for the life of the service. */
   const agentIndex = new Map<string, number>();
   let version = 0;
   let seen = '';
@@ -195,6 +234,8 @@ export function createStatsService(opts: StatsServiceOptions) {
   let genCounter = 0;
   const dayGen = new Map<number, number>();
   const cache = new Map<string, { sig: string; value: unknown }>();
+  const dataCache = new Map<string, { sig: string; data: PeriodData }>();
+  let dataBytes = 0;
 
   /**
    * Writes by other processes (CLI import, rollup rebuild) show up as a new data_version; agent
@@ -210,25 +251,16 @@ export function createStatsService(opts: StatsServiceOptions) {
 
   function invalidate(): void {
     tree = undefined;
-    agents = undefined;
+    lines = undefined;
     version++;
     cache.clear();
+    dataCache.clear();
+    dataBytes = 0;
   }
 
   function getTree(): UnitTree {
     if (!tree) tree = new UnitTree(unitsRepo.all(), unitsRepo.history(), unitsRepo.members());
     return tree;
-  }
-
-  function getAgents(): Map<string, AgentInfo> {
-    if (!agents) {
-      agents = new Map();
-      for (const a of agentsStmt.all() as { id: string; commune_code: string | null }[]) {
-        agents.set(a.id, { commune: a.commune_code });
-        if (!agentIndex.has(a.id)) agentIndex.set(a.id, agentIndex.size);
-      }
-    }
-    return agents;
   }
 
   function indexOf(agentId: string): number {
@@ -238,6 +270,34 @@ export function createStatsService(opts: StatsServiceOptions) {
       agentIndex.set(agentId, i);
     }
     return i;
+  }
+
+  function loadLines(): Map<number, LineInfo> {
+    const communes = new Map<string, string | null>();
+    for (const a of agentsStmt.all() as { id: string; commune_code: string | null }[]) {
+      communes.set(a.id, a.commune_code);
+    }
+    const m = new Map<number, LineInfo>();
+    for (const l of rollups.lines()) {
+      m.set(l.line, {
+        agent: indexOf(l.agent_id),
+        access: l.access as AccessType,
+        isp: l.isp,
+        commune: communes.get(l.agent_id) ?? null,
+      });
+    }
+    return m;
+  }
+
+  /** A line's info; lines made by ingest since the last load are picked up here. */
+  function lineInfo(line: number): LineInfo | undefined {
+    if (!lines) lines = loadLines();
+    let l = lines.get(line);
+    if (l === undefined) {
+      lines = loadLines();
+      l = lines.get(line);
+    }
+    return l;
   }
 
   function signature(firstDay: number, lastDay: number): string {
@@ -259,6 +319,35 @@ export function createStatsService(opts: StatsServiceOptions) {
     cache.set(key, { sig, value });
     if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
     return value;
+  }
+
+  /** The decoded rollups of a period (kept in a byte-bounded cache: reports of one week share them). */
+  function periodData(p: Period): PeriodData {
+    const key = `${p.kind}:${p.firstDay}`;
+    const sig = signature(p.firstDay, p.lastDay);
+    const hit = dataCache.get(key);
+    if (hit && hit.sig === sig) {
+      dataCache.delete(key);
+      dataCache.set(key, hit);
+      return hit.data;
+    }
+    if (hit) {
+      dataCache.delete(key);
+      dataBytes -= hit.data.bytes;
+    }
+    const data: PeriodData = { rows: [], bytes: 0 };
+    for (const r of rollups.byPeriod(p.kind, p.firstDay)) {
+      data.rows.push({ line: r.line, f: decodeSamples(r.samples) });
+      data.bytes += r.samples.length + 64;
+    }
+    dataCache.set(key, { sig, data });
+    dataBytes += data.bytes;
+    while (dataBytes > dataCacheBytes && dataCache.size > 1) {
+      const [k, v] = dataCache.entries().next().value as [string, { data: PeriodData }];
+      dataCache.delete(k);
+      dataBytes -= v.data.bytes;
+    }
+    return data;
   }
 
   function unitInfo(code: string, at?: number): UnitInfo {
@@ -306,6 +395,49 @@ export function createStatsService(opts: StatsServiceOptions) {
     return { ...report, rows: report.rows.filter((r) => t.canRead(scope, r.unit.code)) };
   }
 
+  /** Group one period's rollups into buckets unit\0access\0isp for the wanted units. */
+  function bucketsOf(
+    p: Period,
+    wanted: Set<string>,
+    accessList: AccessType[],
+    isp: string | null,
+    byIsp: boolean,
+  ): Map<string, Bucket> {
+    const t = getTree();
+    const out = new Map<string, Bucket>();
+    // The buckets each line feeds in this period, worked out once per line.
+    const feeds = new Map<number, Bucket[]>();
+    const toward = new Map<string, string[]>();
+    const feedsOf = (line: number): Bucket[] => {
+      const l = lineInfo(line);
+      if (!l?.commune || !accessList.includes(l.access) || (isp !== null && l.isp !== isp)) return [];
+      let units = toward.get(l.commune);
+      if (!units) {
+        units = t.countsToward(l.commune, p.startMs).filter((c) => wanted.has(c));
+        toward.set(l.commune, units);
+      }
+      return units.map((u) => {
+        const k = `${u}\u0000${l.access}\u0000${byIsp ? l.isp : ''}`;
+        let b = out.get(k);
+        if (!b) {
+          b = new Bucket();
+          out.set(k, b);
+        }
+        return b;
+      });
+    };
+    for (const row of periodData(p).rows) {
+      let f = feeds.get(row.line);
+      if (!f) {
+        f = feedsOf(row.line);
+        feeds.set(row.line, f);
+      }
+      const agent = lines?.get(row.line)?.agent ?? 0;
+      for (const b of f) b.add(row.f, agent);
+    }
+    return out;
+  }
+
   function computeUnits(
     cur: Period,
     prev: Period,
@@ -317,75 +449,41 @@ export function createStatsService(opts: StatsServiceOptions) {
     perAgent: boolean,
   ): UnitsReport {
     const t = getTree();
-    const ag = getAgents();
     const wanted = t.unitsAt(level, parent, cur);
     const wantedSet = new Set(wanted.map((u) => u.code));
-    // buckets[periodIndex] : key unit\0access\0isp → samples
-    const buckets: Map<string, SpeedSample[]>[] = [new Map(), new Map()];
-    const ispsOf = new Map<string, Set<string>>();
-    const periods = [prev, cur];
-    const membership = new Map<string, string[]>();
-    const targetsOf = (commune: string, pi: number): string[] => {
-      const k = `${commune}\u0000${pi}`;
-      let m = membership.get(k);
-      if (!m) {
-        m = t.countsToward(commune, (periods[pi] as Period).startMs).filter((c) => wantedSet.has(c));
-        membership.set(k, m);
-      }
-      return m;
-    };
-    for (const row of rollups.byDays(prev.firstDay, cur.lastDay)) {
-      if (!accessList.includes(row.access as AccessType)) continue;
-      if (isp !== null && row.isp !== isp) continue;
-      const commune = ag.get(row.agent_id)?.commune;
-      if (!commune) continue;
-      const pi = row.day >= cur.firstDay ? 1 : 0;
-      const toward = targetsOf(commune, pi);
-      if (toward.length === 0) continue;
-      const samples: SpeedSample[] = [];
-      decodeInto(row, indexOf(row.agent_id), samples);
-      const rowIsp = byIsp ? row.isp : '';
-      for (const u of toward) {
-        const k = `${u}\u0000${row.access}\u0000${rowIsp}`;
-        const b = buckets[pi] as Map<string, SpeedSample[]>;
-        const list = b.get(k);
-        if (list) for (const s of samples) list.push(s);
-        else b.set(k, samples.slice());
-        if (byIsp) {
-          let set = ispsOf.get(u);
-          if (!set) {
-            set = new Set();
-            ispsOf.set(u, set);
-          }
-          set.add(row.isp);
-        }
-      }
-    }
+    const current = bucketsOf(cur, wantedSet, accessList, isp, byIsp);
+    const before = bucketsOf(prev, wantedSet, accessList, isp, byIsp);
     const rows: UnitStatsRow[] = [];
     const floor = sampleFloorFor(cur.kind);
     for (const u of wanted) {
       const info = unitInfo(u.code, cur.startMs);
-      const isps = byIsp ? [...(ispsOf.get(u.code) ?? [])].sort() : [isp ?? ''];
+      let isps = [isp ?? ''];
+      if (byIsp) {
+        const found = new Set<string>();
+        for (const m of [current, before]) {
+          for (const k of m.keys()) {
+            const [code, , i] = k.split('\u0000') as [string, string, string];
+            if (code === u.code) found.add(i);
+          }
+        }
+        isps = found.size ? [...found].sort() : [''];
+      }
       for (const access of accessList) {
-        for (const i of isps.length ? isps : ['']) {
+        for (const i of isps) {
           const k = `${u.code}\u0000${access}\u0000${byIsp ? i : ''}`;
-          const stats = aggregateSpeed(buckets[1]?.get(k) ?? [], {
+          const stats = aggregateColumns((current.get(k) ?? EMPTY).columns(), {
             targetBps: target(cur, access),
             sampleFloor: floor,
             perAgentFirst: perAgent,
           });
-          const before = aggregateSpeed(buckets[0]?.get(k) ?? [], {
-            targetBps: target(prev, access),
-            sampleFloor: floor,
-            perAgentFirst: perAgent,
-          });
+          const previous = headlineOf((before.get(k) ?? EMPTY).columns(), perAgent);
           rows.push({
             unit: info,
             access,
             isp: byIsp ? i || null : isp,
             ...stats,
-            previous: { samples: before.samples, median: before.download.median },
-            change: changeOf(stats.download.median, before.download.median),
+            previous,
+            change: changeOf(stats.download.median, previous.median),
           });
         }
       }
@@ -430,15 +528,12 @@ export function createStatsService(opts: StatsServiceOptions) {
     perAgent: boolean,
   ): TrendReport {
     const t = getTree();
-    const ag = getAgents();
+    if (!lines) lines = loadLines();
     const first = periods[0] as Period;
     const last = periods[periods.length - 1] as Period;
-    // Period index of each local day.
-    const idxOfDay = new Int32Array(last.lastDay - first.firstDay + 1);
-    periods.forEach((p, i) => {
-      idxOfDay.fill(i, p.firstDay - first.firstDay, p.lastDay - first.firstDay + 1);
-    });
-    // Which agents count toward the unit in which periods (merges and moves change it over time).
+    // Period index by first day.
+    const idxOf = new Map(periods.map((p, i) => [p.firstDay, i]));
+    // Which communes count toward the unit in which periods (merges and moves change it over time).
     const countsIn = new Map<string, boolean[]>();
     const communeCounts = (commune: string): boolean[] => {
       let v = countsIn.get(commune);
@@ -448,23 +543,34 @@ export function createStatsService(opts: StatsServiceOptions) {
       }
       return v;
     };
-    const candidates: string[] = [];
-    for (const [id, a] of ag) if (a.commune && communeCounts(a.commune).some(Boolean)) candidates.push(id);
-    // A small unit reads its agents' rows through the (agent, day) index; a large one scans the days.
-    const rows =
-      candidates.length * periods.length * 7 < 200_000 || candidates.length < 50
-        ? candidates.flatMap((id) => rollups.byAgentDays(id, first.firstDay, last.lastDay))
-        : rollups.byDays(first.firstDay, last.lastDay);
-    const buckets = new Map<AccessType, SpeedSample[][]>(accessList.map((a) => [a, periods.map(() => [])]));
-    for (const row of rows) {
-      const b = buckets.get(row.access as AccessType);
-      if (!b) continue;
-      if (isp !== null && row.isp !== isp) continue;
-      const commune = ag.get(row.agent_id)?.commune;
-      if (!commune) continue;
-      const pi = idxOfDay[row.day - first.firstDay] as number;
-      if (!communeCounts(commune)[pi]) continue;
-      decodeInto(row, indexOf(row.agent_id), b[pi] as SpeedSample[]);
+    const candidates: number[] = [];
+    for (const [line, l] of lines) {
+      if (!l.commune || !accessList.includes(l.access) || (isp !== null && l.isp !== isp)) continue;
+      if (communeCounts(l.commune).some(Boolean)) candidates.push(line);
+    }
+    const buckets = new Map<AccessType, Bucket[]>(accessList.map((a) => [a, periods.map(() => new Bucket())]));
+    const take = (pi: number | undefined, line: number, f: Float64Array) => {
+      const l = lines?.get(line);
+      if (pi === undefined || !l || !l.commune) return;
+      const b = buckets.get(l.access);
+      if (!b) return;
+      if (isp !== null && l.isp !== isp) return;
+      if (!communeCounts(l.commune)[pi]) return;
+      (b[pi] as Bucket).add(f, l.agent);
+    };
+    // A unit with few lines reads them through the (line, period) index; a large one reads whole
+    // periods (shared with the weekly reports through the period cache).
+    if (candidates.length <= 64) {
+      for (const line of candidates) {
+        for (const r of rollups.byLine(line, first.kind, first.firstDay, last.firstDay)) {
+          take(idxOf.get(r.firstDay), r.line, decodeSamples(r.samples));
+        }
+      }
+    } else {
+      const wanted = new Set(candidates);
+      periods.forEach((p, i) => {
+        for (const r of periodData(p).rows) if (wanted.has(r.line)) take(i, r.line, r.f);
+      });
     }
     return {
       unit: unitInfo(unit, last.startMs),
@@ -472,10 +578,10 @@ export function createStatsService(opts: StatsServiceOptions) {
       isp,
       perAgent,
       series: accessList.map((access) => {
-        const b = buckets.get(access) as SpeedSample[][];
+        const b = buckets.get(access) as Bucket[];
         let prevMedian: number | null = null;
         const points = periods.map((p, i) => {
-          const stats = aggregateSpeed(b[i] as SpeedSample[], {
+          const stats = aggregateColumns((b[i] as Bucket).columns(), {
             targetBps: target(p, access),
             sampleFloor: sampleFloorFor(p.kind),
             perAgentFirst: perAgent,
@@ -512,6 +618,7 @@ export function createStatsService(opts: StatsServiceOptions) {
     /** Ingest wrote rollups for these local days: cached figures that cover them are recomputed. */
     touch(days: readonly number[]): void {
       genCounter++;
+      lines = undefined; // ingest may have made new lines
       for (const d of days) dayGen.set(d, genCounter);
     },
     /** Units or agents changed: reload them and drop every cached figure. */

@@ -134,27 +134,36 @@ export const migrations: Migration[] = [
   },
   {
     version: 12,
-    name: 'statistics: result flags, per-agent daily rollups',
+    name: 'statistics: result flags, per-line weekly and monthly rollups',
     sql: `
       -- Bit flags (shared RESULT_FLAGS): 1 time untrusted, 2 agent-limited, 4 time implausible
       -- (left out of statistics), 8 agent clock skewed.
       ALTER TABLE results ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
 
-      -- One row per agent, local day (Asia/Ho_Chi_Minh day number), access type and ISP, holding
-      -- every counted speed test of that day as n × [startedAt ms, download bps, upload bps,
-      -- latency ms] little-endian float64 (NaN: none). Exact medians of any period can be computed
-      -- from these; they are kept when raw results are pruned. docs/statistics.md.
-      CREATE TABLE rollup_agent_day (
-        id       INTEGER PRIMARY KEY,
+      -- A "line" is what an agent measures: agent × access type × ISP. Rollups refer to it by a
+      -- small integer so a week of a province reads as few bytes as possible.
+      CREATE TABLE rollup_lines (
+        line     INTEGER PRIMARY KEY,
         agent_id TEXT NOT NULL,
-        day      INTEGER NOT NULL,
         access   TEXT NOT NULL,
         isp      TEXT NOT NULL,
-        n        INTEGER NOT NULL,
-        samples  BLOB NOT NULL,
-        UNIQUE (agent_id, day, access, isp)
+        UNIQUE (agent_id, access, isp)
       );
-      CREATE INDEX rollup_day ON rollup_agent_day (day);
+
+      -- One row per reporting period (ISO week or calendar month, Asia/Ho_Chi_Minh; first_day is
+      -- its first local day number) and line, holding every counted speed test of the period as
+      -- n × [startedAt ms, download bps, upload bps, latency ms] little-endian float64 (NaN: none).
+      -- Exact medians of any week or month are computed from these; they are kept when raw
+      -- results are pruned. Clustered by period: a province's week is one range scan.
+      CREATE TABLE rollup_periods (
+        kind      TEXT NOT NULL CHECK (kind IN ('week','month')),
+        first_day INTEGER NOT NULL,
+        line      INTEGER NOT NULL,
+        n         INTEGER NOT NULL,
+        samples   BLOB NOT NULL,
+        PRIMARY KEY (kind, first_day, line)
+      ) WITHOUT ROWID;
+      CREATE INDEX rollup_periods_line ON rollup_periods (line, kind, first_day);
     `,
   },
   {

@@ -3,10 +3,10 @@ import { RESULT_FLAGS } from '@hatang/shared';
 import type { Db } from './db.js';
 
 /**
- * Per-agent daily rollups (docs/statistics.md): one row per agent × local day × access × ISP with
- * every counted speed test of that day packed as float64 tuples [startedAt ms, download bps,
- * upload bps, latency ms], NaN where a figure is missing. Appending is a single upsert that
- * concatenates blobs, so ingest never reads the row back.
+ * Rollups (docs/statistics.md): one row per period (ISO week, calendar month) × line (agent ×
+ * access × ISP) with every counted speed test of that period packed as float64 tuples
+ * [startedAt ms, download bps, upload bps, latency ms], NaN where a figure is missing. Appending
+ * is a single upsert that concatenates blobs, so ingest never reads the row back.
  */
 
 export const SAMPLE_FIELDS = 4;
@@ -19,12 +19,20 @@ export interface RollupSample {
   lat: number | null;
 }
 
+export type RollupKind = 'week' | 'month';
+
 export interface RollupRow {
+  /** First local day number of the period. */
+  firstDay: number;
+  line: number;
+  samples: Buffer;
+}
+
+export interface LineRow {
+  line: number;
   agent_id: string;
-  day: number;
   access: string;
   isp: string;
-  samples: Buffer;
 }
 
 const LE = endianness() === 'LE';
@@ -58,51 +66,69 @@ export const COUNTED_RESULT_SQL = `r.kind = 'speed' AND r.status = 'ok' AND (r.f
 
 export function createRollupRepo(db: Db) {
   const s = {
+    lineOf: db.prepare('SELECT line FROM rollup_lines WHERE agent_id = ? AND access = ? AND isp = ?').pluck(),
+    addLine: db.prepare('INSERT INTO rollup_lines (agent_id, access, isp) VALUES (?, ?, ?)'),
+    lines: db.prepare('SELECT line, agent_id, access, isp FROM rollup_lines'),
+    linesOf: db.prepare('SELECT line FROM rollup_lines WHERE agent_id = ?').pluck(),
     append: db.prepare(
-      `INSERT INTO rollup_agent_day (agent_id, day, access, isp, n, samples) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (agent_id, day, access, isp) DO UPDATE
+      `INSERT INTO rollup_periods (kind, first_day, line, n, samples) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (kind, first_day, line) DO UPDATE
          SET n = n + excluded.n, samples = CAST(samples || excluded.samples AS BLOB)`,
     ),
-    byDays: db
-      .prepare('SELECT agent_id, day, access, isp, samples FROM rollup_agent_day WHERE day BETWEEN ? AND ?')
-      .raw(),
-    byAgentDays: db
+    byPeriod: db.prepare('SELECT first_day, line, samples FROM rollup_periods WHERE kind = ? AND first_day = ?').raw(),
+    byLine: db
       .prepare(
-        'SELECT agent_id, day, access, isp, samples FROM rollup_agent_day WHERE agent_id = ? AND day BETWEEN ? AND ?',
+        'SELECT first_day, line, samples FROM rollup_periods WHERE line = ? AND kind = ? AND first_day BETWEEN ? AND ?',
       )
       .raw(),
-    deleteDays: db.prepare('DELETE FROM rollup_agent_day WHERE day BETWEEN ? AND ?'),
+    deletePeriods: db.prepare('DELETE FROM rollup_periods WHERE kind = ? AND first_day BETWEEN ? AND ?'),
     counted: db.prepare(
       `SELECT r.agent_id, r.started_at, r.access, coalesce(a.isp, r.isp, '') AS isp,
               r.download_bps, r.upload_bps, r.latency_ms
        FROM results r JOIN agents a ON a.id = r.agent_id
-       WHERE r.started_at >= ? AND r.started_at < ? AND ${COUNTED_RESULT_SQL}
+       WHERE r.kind = 'speed' AND r.started_at >= ? AND r.started_at < ? AND ${COUNTED_RESULT_SQL}
        ORDER BY r.started_at`,
     ),
-    stats: db.prepare(
-      'SELECT count(*) AS rows, coalesce(sum(n), 0) AS samples, min(day) AS first, max(day) AS last FROM rollup_agent_day',
+    summary: db.prepare(
+      "SELECT count(*) AS rows, coalesce(sum(n), 0) AS samples, min(first_day) AS first, max(first_day) AS last FROM rollup_periods WHERE kind = 'week'",
     ),
   };
+  // Lines never change once made, so their ids are remembered.
+  const lineCache = new Map<string, number>();
   const toRows = (raw: unknown[][]): RollupRow[] =>
-    raw.map(([agent_id, day, access, isp, samples]) => ({
-      agent_id: agent_id as string,
-      day: day as number,
-      access: access as string,
-      isp: isp as string,
+    raw.map(([firstDay, line, samples]) => ({
+      firstDay: firstDay as number,
+      line: line as number,
       samples: samples as Buffer,
     }));
   return {
-    append(agentId: string, day: number, access: string, isp: string, samples: readonly RollupSample[]): void {
-      if (samples.length) s.append.run(agentId, day, access, isp, samples.length, encodeSamples(samples));
+    /** The line id of agent × access × ISP, made on first use. */
+    line(agentId: string, access: string, isp: string): number {
+      const key = `${agentId}\u0000${access}\u0000${isp}`;
+      let id = lineCache.get(key);
+      if (id === undefined) {
+        id =
+          (s.lineOf.get(agentId, access, isp) as number | undefined) ??
+          Number(s.addLine.run(agentId, access, isp).lastInsertRowid);
+        lineCache.set(key, id);
+      }
+      return id;
     },
-    byDays(firstDay: number, lastDay: number): RollupRow[] {
-      return toRows(s.byDays.all(firstDay, lastDay) as unknown[][]);
+    lines: () => s.lines.all() as LineRow[],
+    linesOf: (agentId: string) => s.linesOf.all(agentId) as number[],
+    append(kind: RollupKind, firstDay: number, line: number, samples: readonly RollupSample[]): void {
+      if (samples.length) s.append.run(kind, firstDay, line, samples.length, encodeSamples(samples));
     },
-    byAgentDays(agentId: string, firstDay: number, lastDay: number): RollupRow[] {
-      return toRows(s.byAgentDays.all(agentId, firstDay, lastDay) as unknown[][]);
+    /** Every line's row of one period. */
+    byPeriod(kind: RollupKind, firstDay: number): RollupRow[] {
+      return toRows(s.byPeriod.all(kind, firstDay) as unknown[][]);
     },
-    deleteDays(firstDay: number, lastDay: number): number {
-      return s.deleteDays.run(firstDay, lastDay).changes;
+    /** One line's rows of periods starting in [firstDay, lastFirstDay]. */
+    byLine(line: number, kind: RollupKind, firstDay: number, lastFirstDay: number): RollupRow[] {
+      return toRows(s.byLine.all(line, kind, firstDay, lastFirstDay) as unknown[][]);
+    },
+    deletePeriods(kind: RollupKind, firstDay: number, lastFirstDay: number): number {
+      return s.deletePeriods.run(kind, firstDay, lastFirstDay).changes;
     },
     /** Counted results with start in [fromMs, toMs), oldest first (for rebuilding rollups). */
     counted(fromMs: number, toMs: number) {
@@ -117,7 +143,7 @@ export function createRollupRepo(db: Db) {
       }>;
     },
     summary() {
-      return s.stats.get() as { rows: number; samples: number; first: number | null; last: number | null };
+      return s.summary.get() as { rows: number; samples: number; first: number | null; last: number | null };
     },
   };
 }

@@ -1,14 +1,19 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PLAN_TARGETS_MBPS } from '../spec.js';
 import {
+  aggregateColumns,
   aggregateSeries,
   aggregateSpeed,
   changeOf,
+  headlineOf,
   type SpeedSample,
   sampleFloorFor,
   type TargetTable,
   targetFor,
+  toColumns,
 } from './aggregate.js';
+import { mean, percentile } from './basic.js';
 import { parsePeriod, periodsEndingAt } from './periods.js';
 
 const M = 1e6;
@@ -267,5 +272,34 @@ describe('aggregateSeries: consecutive weeks', () => {
     expect(changeOf(5, 0)).toEqual({ delta: 5, ratio: null });
     expect(changeOf(null, 3)).toBeNull();
     expect(changeOf(3, null)).toBeNull();
+  });
+});
+
+describe('selection agrees with sorting (property)', () => {
+  it('median, p10, p90 and mean equal basic.percentile / mean on any input, ties and outliers included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 20 }), fc.double({ min: 0, max: 1e10, noNaN: true })), {
+          minLength: 1,
+          maxLength: 300,
+        }),
+        (vals) => {
+          const samples = vals.map((v, i) => ({ at: i * 60_000, agent: i % 7, down: v, up: v / 2, lat: v % 50 }));
+          const s = aggregateColumns(toColumns(samples), { targetBps: 10, sampleFloor: 1 });
+          expect(s.download.median).toBe(percentile(vals, 0.5));
+          expect(s.download.p10).toBe(percentile(vals, 0.1));
+          expect(s.download.p90).toBe(percentile(vals, 0.9));
+          expect(s.download.mean).toBeCloseTo(mean(vals), 0);
+          expect(s.uploadMedian).toBe(
+            percentile(
+              vals.map((v) => v / 2),
+              0.5,
+            ),
+          );
+          expect(headlineOf(toColumns(samples))).toEqual({ samples: vals.length, median: percentile(vals, 0.5) });
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

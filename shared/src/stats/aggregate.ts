@@ -1,6 +1,5 @@
 import type { AccessType } from '../schemas/results.js';
 import { EVENING_PEAK_HOURS, MIN_MONTHLY_SAMPLES, OFFICE_HOURS } from '../spec.js';
-import { mean, percentileOfSorted } from './basic.js';
 import { localHourOf, type Period, type PeriodKind } from './periods.js';
 
 /**
@@ -87,94 +86,222 @@ export function sampleFloorFor(kind: PeriodKind): number {
   return kind === 'month' ? MIN_MONTHLY_SAMPLES : Math.ceil((MIN_MONTHLY_SAMPLES * 7) / FLOOR_MONTH_DAYS);
 }
 
-function sortedOf(values: number[]): number[] {
-  return values.sort((a, b) => a - b);
+/**
+ * The same samples column by column (the collector's fast path): element i of each array is one
+ * test; NaN marks a missing figure; `agent` holds small integer agent keys.
+ */
+export interface SampleColumns {
+  n: number;
+  at: Float64Array;
+  agent: Int32Array;
+  down: Float64Array;
+  up: Float64Array;
+  lat: Float64Array;
+}
+
+/** Columns from sample objects; agents get integer keys in order of first appearance. */
+export function toColumns(samples: readonly SpeedSample[]): SampleColumns {
+  const n = samples.length;
+  const c: SampleColumns = {
+    n,
+    at: new Float64Array(n),
+    agent: new Int32Array(n),
+    down: new Float64Array(n),
+    up: new Float64Array(n),
+    lat: new Float64Array(n),
+  };
+  const keys = new Map<string | number, number>();
+  samples.forEach((s, i) => {
+    let k = keys.get(s.agent);
+    if (k === undefined) {
+      k = keys.size;
+      keys.set(s.agent, k);
+    }
+    c.at[i] = s.at;
+    c.agent[i] = k;
+    c.down[i] = s.down ?? Number.NaN;
+    c.up[i] = s.up ?? Number.NaN;
+    c.lat[i] = s.lat ?? Number.NaN;
+  });
+  return c;
+}
+
+/**
+ * Put the k-th smallest of a[lo..hi] at index k, smaller ones before it and larger after
+ * (Hoare's quickselect with a median-of-three pivot): O(n), against O(n log n) for a sort.
+ */
+function select(a: Float64Array, k: number, lo: number, hi: number): void {
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    // Median of three to a[mid]: a[lo] <= a[mid] <= a[hi].
+    if ((a[mid] as number) < (a[lo] as number)) swap(a, mid, lo);
+    if ((a[hi] as number) < (a[lo] as number)) swap(a, hi, lo);
+    if ((a[hi] as number) < (a[mid] as number)) swap(a, hi, mid);
+    const pivot = a[mid] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i] as number;
+  a[i] = a[j] as number;
+  a[j] = t;
+}
+
+/**
+ * Type-7 quantiles (basic.ts percentileOfSorted) of the values in `a`, for ascending `ps`.
+ * Reorders `a`. Each quantile selects its lower rank in what is left right of the previous one,
+ * then takes the smallest value above it for the interpolation.
+ */
+function quantiles(a: Float64Array, ps: readonly number[]): number[] {
+  const n = a.length;
+  if (n === 0) return ps.map(() => Number.NaN);
+  const out: number[] = [];
+  let from = 0;
+  for (const p of ps) {
+    const rank = p * (n - 1);
+    const k = Math.floor(rank);
+    select(a, k, from, n - 1);
+    const lo = a[k] as number;
+    let hi = lo;
+    if (rank > k) {
+      hi = Number.POSITIVE_INFINITY;
+      for (let i = k + 1; i < n; i++) if ((a[i] as number) < hi) hi = a[i] as number;
+    }
+    out.push(lo + (hi - lo) * (rank - k));
+    from = k;
+  }
+  return out;
 }
 
 function orNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** Median of each agent's values, one per agent (agents with no value are left out). */
-function agentMedians(samples: readonly SpeedSample[], pick: (s: SpeedSample) => number | null): number[] {
-  const by = new Map<string | number, number[]>();
-  for (const s of samples) {
-    const v = pick(s);
-    if (v === null || !Number.isFinite(v)) continue;
-    const list = by.get(s.agent);
+/** Values of `col` (NaN skipped) at the rows `keep` allows, in a fresh array. */
+function valuesOf(c: SampleColumns, col: Float64Array, keep?: Uint8Array): Float64Array {
+  const out = new Float64Array(c.n);
+  let m = 0;
+  for (let i = 0; i < c.n; i++) {
+    const v = col[i] as number;
+    if (!Number.isNaN(v) && (keep === undefined || keep[i] === 1)) out[m++] = v;
+  }
+  return out.subarray(0, m);
+}
+
+/** One median per agent of `col` (NaN skipped) at the rows `keep` allows. */
+function agentMediansOf(c: SampleColumns, col: Float64Array, keep?: Uint8Array): Float64Array {
+  const by = new Map<number, number[]>();
+  for (let i = 0; i < c.n; i++) {
+    const v = col[i] as number;
+    if (Number.isNaN(v) || (keep !== undefined && keep[i] !== 1)) continue;
+    const a = c.agent[i] as number;
+    const list = by.get(a);
     if (list) list.push(v);
-    else by.set(s.agent, [v]);
+    else by.set(a, [v]);
   }
-  const out: number[] = [];
-  for (const list of by.values()) out.push(percentileOfSorted(sortedOf(list), 0.5));
+  const out = new Float64Array(by.size);
+  let m = 0;
+  for (const list of by.values()) out[m++] = quantiles(Float64Array.from(list), [0.5])[0] as number;
   return out;
 }
 
-function values(samples: readonly SpeedSample[], pick: (s: SpeedSample) => number | null): number[] {
-  const out: number[] = [];
-  for (const s of samples) {
-    const v = pick(s);
-    if (v !== null && Number.isFinite(v)) out.push(v);
-  }
-  return out;
+function population(c: SampleColumns, col: Float64Array, perAgent: boolean, keep?: Uint8Array): Float64Array {
+  return perAgent ? agentMediansOf(c, col, keep) : valuesOf(c, col, keep);
 }
 
-function inHours(at: number, [from, to]: readonly [number, number]): boolean {
-  const h = localHourOf(at);
-  return h >= from && h < to;
+function medianOf(c: SampleColumns, col: Float64Array, perAgent: boolean, keep?: Uint8Array): number | null {
+  return orNull(quantiles(population(c, col, perAgent, keep), [0.5])[0] as number);
 }
 
-const down = (s: SpeedSample) => s.down;
-const up = (s: SpeedSample) => s.up;
-const lat = (s: SpeedSample) => s.lat;
-
-function medianOf(samples: readonly SpeedSample[], pick: (s: SpeedSample) => number | null, perAgent: boolean) {
-  const v = perAgent ? agentMedians(samples, pick) : values(samples, pick);
-  return orNull(percentileOfSorted(sortedOf(v), 0.5));
-}
-
-function slice(samples: readonly SpeedSample[], hours: readonly [number, number], perAgent: boolean): SliceStats {
-  const inside = samples.filter((s) => inHours(s.at, hours));
-  return { samples: values(inside, down).length, median: medianOf(inside, down, perAgent) };
+/**
+ * Only the sample count and headline median of a group: what the period before needs for the
+ * week-over-week change. Same definitions as aggregateColumns.
+ */
+export function headlineOf(c: SampleColumns, perAgentFirst = false): { samples: number; median: number | null } {
+  let samples = 0;
+  for (let i = 0; i < c.n; i++) if (!Number.isNaN(c.down[i] as number)) samples++;
+  return { samples, median: medianOf(c, c.down, perAgentFirst) };
 }
 
 /** The statistics of one group of tests. The input is not modified and may be in any order. */
 export function aggregateSpeed(samples: readonly SpeedSample[], opts: AggregateOptions): GroupStats {
+  return aggregateColumns(toColumns(samples), opts);
+}
+
+/** aggregateSpeed on columns. */
+export function aggregateColumns(c: SampleColumns, opts: AggregateOptions): GroupStats {
   const perAgent = opts.perAgentFirst ?? false;
-  const withDown = samples.filter((s) => s.down !== null && Number.isFinite(s.down));
-  const agents = new Set(withDown.map((s) => s.agent)).size;
+  // Rows with a download figure, and which slice of the day each falls in.
+  const hasDown = new Uint8Array(c.n);
+  const office = new Uint8Array(c.n);
+  const evening = new Uint8Array(c.n);
+  const agentSet = new Set<number>();
+  let samples = 0;
+  let officeN = 0;
+  let eveningN = 0;
+  for (let i = 0; i < c.n; i++) {
+    if (Number.isNaN(c.down[i] as number)) continue;
+    hasDown[i] = 1;
+    samples++;
+    agentSet.add(c.agent[i] as number);
+    const h = localHourOf(c.at[i] as number);
+    if (h >= OFFICE_HOURS[0] && h < OFFICE_HOURS[1]) {
+      office[i] = 1;
+      officeN++;
+    } else if (h >= EVENING_PEAK_HOURS[0] && h < EVENING_PEAK_HOURS[1]) {
+      evening[i] = 1;
+      eveningN++;
+    }
+  }
   // The population the download figures are computed over: tests, or one median per agent.
-  const pop = sortedOf(perAgent ? agentMedians(withDown, down) : values(withDown, down));
-  const median = orNull(percentileOfSorted(pop, 0.5));
+  const pop = population(c, c.down, perAgent);
   const target = opts.targetBps !== null && opts.targetBps > 0 ? opts.targetBps : null;
+  let sum = 0;
   let atTarget = 0;
   let at80 = 0;
-  if (target !== null) {
-    for (const v of pop) {
+  for (const v of pop) {
+    sum += v;
+    if (target !== null) {
       if (v >= target) atTarget++;
       if (v >= 0.8 * target) at80++;
     }
   }
+  const [p10, p50, p90] = quantiles(pop, [0.1, 0.5, 0.9]) as [number, number, number];
+  const median = orNull(p50);
   return {
-    samples: withDown.length,
-    agents,
+    samples,
+    agents: agentSet.size,
     download: {
       median,
-      mean: orNull(mean(pop)),
-      p10: orNull(percentileOfSorted(pop, 0.1)),
-      p90: orNull(percentileOfSorted(pop, 0.9)),
+      mean: pop.length ? sum / pop.length : null,
+      p10: orNull(p10),
+      p90: orNull(p90),
     },
-    uploadMedian: medianOf(samples, up, perAgent),
-    latencyMedian: medianOf(samples, lat, perAgent),
+    uploadMedian: medianOf(c, c.up, perAgent),
+    latencyMedian: medianOf(c, c.lat, perAgent),
     target,
     attained: target === null || median === null ? null : median >= target,
     attainment: target === null || median === null ? null : median / target,
     shareAtTarget: target === null || pop.length === 0 ? null : atTarget / pop.length,
     shareAt80: target === null || pop.length === 0 ? null : at80 / pop.length,
     sampleFloor: opts.sampleFloor,
-    lowSamples: withDown.length < opts.sampleFloor,
-    office: slice(withDown, OFFICE_HOURS, perAgent),
-    evening: slice(withDown, EVENING_PEAK_HOURS, perAgent),
+    lowSamples: samples < opts.sampleFloor,
+    office: { samples: officeN, median: medianOf(c, c.down, perAgent, office) },
+    evening: { samples: eveningN, median: medianOf(c, c.down, perAgent, evening) },
     perAgent,
   };
 }

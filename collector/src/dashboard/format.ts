@@ -1,4 +1,4 @@
-import { REPORT_TIME_ZONE } from '@hatang/shared';
+import { REPORT_TZ_OFFSET_MS } from '@hatang/shared';
 
 /**
  * How figures read on the pages and in the CSV. Every figure is rounded once, here, so the page and
@@ -42,29 +42,18 @@ export function mbps(bps: number): number {
   return round(bps / 1e6, 1);
 }
 
-const dateTimeFormats = new Map<Lang, Intl.DateTimeFormat>();
-const dateFormats = new Map<Lang, Intl.DateTimeFormat>();
+const pad2 = (n: number) => String(n).padStart(2, '0');
 
-function dtf(lang: Lang, withTime: boolean): Intl.DateTimeFormat {
-  const cache = withTime ? dateTimeFormats : dateFormats;
-  let f = cache.get(lang);
-  if (!f) {
-    f = new Intl.DateTimeFormat(LOCALE[lang], {
-      timeZone: REPORT_TIME_ZONE,
-      day: '2-digit',
-      month: '2-digit',
-      year: 'numeric',
-      ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' as const } : {}),
-    });
-    cache.set(lang, f);
-  }
-  return f;
-}
-
-function parts(ms: number): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of dtf('en', true).formatToParts(ms)) out[p.type] = p.value;
-  return out;
+/** Calendar fields in Vietnam time. Asia/Ho_Chi_Minh is UTC+7 all year (no daylight saving). */
+function parts(ms: number): Record<'day' | 'month' | 'year' | 'hour' | 'minute', string> {
+  const d = new Date(ms + REPORT_TZ_OFFSET_MS);
+  return {
+    day: pad2(d.getUTCDate()),
+    month: pad2(d.getUTCMonth() + 1),
+    year: String(d.getUTCFullYear()),
+    hour: pad2(d.getUTCHours()),
+    minute: pad2(d.getUTCMinutes()),
+  };
 }
 
 /** "12/03/2025 14:05" in Vietnam time (both languages write the day first). */

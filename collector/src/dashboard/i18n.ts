@@ -46,7 +46,7 @@ const vi = {
   'week.prev': '‹ Tuần trước',
   'week.next': 'Tuần sau ›',
   'week.current': 'Tuần này',
-  'week.partial': 'Tuần đang diễn ra: số liệu đến {time}.',
+  'week.partial': 'Tuần đang diễn ra: số liệu đến {time}, cập nhật vài phút một lần.',
 
   'unit.province': 'Tỉnh',
   'unit.district': 'Huyện',
@@ -222,7 +222,7 @@ const en: Record<MsgKey, string> = {
   'week.prev': '‹ Previous week',
   'week.next': 'Next week ›',
   'week.current': 'This week',
-  'week.partial': 'Week in progress: figures up to {time}.',
+  'week.partial': 'Week in progress: figures up to {time}, refreshed every few minutes.',
 
   'unit.province': 'Province',
   'unit.district': 'District',

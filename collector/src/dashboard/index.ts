@@ -1,14 +1,22 @@
 import type { CollectorConfig } from '@hatang/shared';
 import type { FastifyInstance } from 'fastify';
 import { type DashboardHost, dashboardRoutes } from '../routes/dashboard.js';
+import { FigureCache } from './cache.js';
 import { agentsPage } from './pages/agents.js';
-import { type PageDeps, scopeOf } from './pages/common.js';
+import { type PageDeps, scopeOf, trendOf, unitsOf } from './pages/common.js';
 import { communePage } from './pages/commune.js';
-import { districtPage } from './pages/district.js';
+import { communeRows, districtPage } from './pages/district.js';
 import { ipv6Page } from './pages/ipv6.js';
-import { overviewPage, provinceCode } from './pages/overview.js';
+import { districtRows, overviewPage, provinceCode } from './pages/overview.js';
 import { reportPage } from './pages/report.js';
 import { type SessionUser, sameToken } from './sessions.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The dashboard's figure cache (cleared by the benchmark for cold runs). */
+    dashboardCache: FigureCache;
+  }
+}
 
 export interface DashboardOptions {
   config: CollectorConfig;
@@ -37,7 +45,11 @@ export function registerSessionReader(app: FastifyInstance): void {
 /** Register the dashboard pages (role all, dashboard.enabled). */
 export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
   const now = opts.now ?? Date.now;
-  const deps: PageDeps = { app, config: opts.config, now };
+  const cache = new FigureCache(opts.config.dashboard.cacheSeconds * 1000, {
+    onError: (err) => app.log.error({ err }, 'dashboard figures refresh failed'),
+  });
+  app.decorate('dashboardCache', cache);
+  const deps: PageDeps = { app, config: opts.config, now, cache };
   const host: DashboardHost = {
     provinceName: () => {
       try {
@@ -61,6 +73,18 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
       return '/';
     },
   };
+  // Once listening, compute the current week's province and district figures in the background,
+  // so the first person to open the dashboard after a restart does not wait for them.
+  app.addHook('onListen', async () => {
+    if (opts.config.dashboard.cacheSeconds <= 0) return;
+    setTimeout(() => {
+      try {
+        warmUp(deps);
+      } catch (err) {
+        app.log.warn({ err }, 'dashboard warm-up failed');
+      }
+    }, 200).unref();
+  });
   await app.register(dashboardRoutes, {
     config: opts.config,
     now,
@@ -74,4 +98,20 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
       { path: '/report', handler: reportPage(deps) },
     ],
   });
+}
+
+/** The figures behind the overview, every district page and the province report, current week. */
+export function warmUp(deps: PageDeps): void {
+  const province = provinceCode(deps);
+  const week = deps.app.stats.currentPeriod('week', deps.now()).key;
+  districtRows(deps, province, week);
+  unitsOf(deps, 'province', province, week);
+  communeRows(deps, province, week);
+  for (const u of deps.app.stats.tree().all()) {
+    if (u.level === 'district' && u.merged_into === null && u.parent_code === province) {
+      communeRows(deps, u.code, week);
+      trendOf(deps, u.code, week);
+      unitsOf(deps, 'district', u.code, week);
+    }
+  }
 }

@@ -140,6 +140,12 @@ export const CollectorConfigSchema = Type.Object(
           maximum: 104,
           description: 'Weeks shown in trend charts and sparklines, ending with the selected week.',
         }),
+        cacheSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 3_600,
+          description:
+            'Figures on the pages are computed once and served for this many seconds (then refreshed after the next view); 0 computes them on every view.',
+        }),
       },
       strict,
     ),
@@ -168,5 +174,6 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
     passwordMinLength: 10,
     silentAfterHours: 6,
     trendWeeks: 12,
+    cacheSeconds: 120,
   },
 };

@@ -35,52 +35,83 @@ const STATUS_KEY: Record<AgentStatus, MsgKey> = {
 };
 const STATUS_ORDER: Record<AgentStatus, number> = { silent: 0, never: 1, online: 2, revoked: 3 };
 
-/** Agents the scope may see, silent ones first. */
+interface AgentBase extends Omit<AgentView, 'status'> {
+  revoked: boolean;
+}
+
+const collator = new Intl.Collator('vi');
+
+/**
+ * Every agent with its place and the delay of its latest result, in one statement (the correlated
+ * subquery walks the (agent_id, started_at) index once per agent), ordered by district, commune,
+ * name. Cached like the figures: last-seen times are at most dashboard.cacheSeconds old.
+ */
+function allAgents(deps: PageDeps): AgentBase[] {
+  return deps.cache.get('agents', () => {
+    const tree = deps.app.stats.tree();
+    const rows = deps.app.db
+      .prepare(
+        `SELECT a.id, a.name, a.commune_code, a.access, a.isp, a.agent_version, a.last_seen_at, a.revoked_at,
+                (SELECT r.received_at - r.started_at FROM results r
+                  WHERE r.agent_id = a.id ORDER BY r.started_at DESC LIMIT 1) AS lag_ms
+           FROM agents a`,
+      )
+      .all() as Array<
+      Pick<
+        AgentRow,
+        'id' | 'name' | 'commune_code' | 'access' | 'isp' | 'agent_version' | 'last_seen_at' | 'revoked_at'
+      > & {
+        lag_ms: number | null;
+      }
+    >;
+    const out: AgentBase[] = rows.map((a) => {
+      const districtCode = a.commune_code
+        ? (tree.ancestors(a.commune_code).find((x) => tree.get(x)?.level === 'district') ?? null)
+        : null;
+      return {
+        id: a.id,
+        name: a.name,
+        communeCode: a.commune_code,
+        communeName: a.commune_code ? (tree.get(a.commune_code)?.name ?? null) : null,
+        districtCode,
+        districtName: districtCode ? (tree.get(districtCode)?.name ?? null) : null,
+        access: a.access,
+        isp: a.isp,
+        version: a.agent_version,
+        lastSeen: a.last_seen_at,
+        lagMin: a.lag_ms === null ? null : Math.max(0, a.lag_ms / 60_000),
+        revoked: a.revoked_at !== null,
+      };
+    });
+    return out.sort(
+      (x, y) =>
+        collator.compare(x.districtName ?? '', y.districtName ?? '') ||
+        collator.compare(x.communeName ?? '', y.communeName ?? '') ||
+        collator.compare(x.name, y.name),
+    );
+  }).value;
+}
+
+/** Agents the scope may see (of one commune, when given), silent ones first. */
 export function agentRows(deps: PageDeps, scope: Scope, now: number, commune?: string): AgentView[] {
   const tree = deps.app.stats.tree();
   const silentMs = deps.config.dashboard.silentAfterHours * 3_600_000;
-  const latest = deps.app.db.prepare(
-    'SELECT started_at, received_at FROM results WHERE agent_id = ? ORDER BY started_at DESC LIMIT 1',
-  );
   const out: AgentView[] = [];
-  for (const a of deps.app.repo.listAgents() as AgentRow[]) {
-    if (commune !== undefined && a.commune_code !== commune) continue;
-    if (scope !== 'all' && (a.commune_code === null || !tree.canRead(scope, a.commune_code))) continue;
-    const c = a.commune_code ? tree.get(a.commune_code) : undefined;
-    const districtCode = a.commune_code
-      ? (tree.ancestors(a.commune_code).find((x) => tree.get(x)?.level === 'district') ?? null)
-      : null;
-    const last = latest.get(a.id) as { started_at: number; received_at: number } | undefined;
-    const status: AgentStatus =
-      a.revoked_at !== null
-        ? 'revoked'
-        : a.last_seen_at === null
-          ? 'never'
-          : now - a.last_seen_at > silentMs
-            ? 'silent'
-            : 'online';
-    out.push({
-      id: a.id,
-      name: a.name,
-      communeCode: a.commune_code,
-      communeName: c?.name ?? null,
-      districtCode,
-      districtName: districtCode ? (tree.get(districtCode)?.name ?? null) : null,
-      access: a.access,
-      isp: a.isp,
-      version: a.agent_version,
-      lastSeen: a.last_seen_at,
-      lagMin: last ? Math.max(0, (last.received_at - last.started_at) / 60_000) : null,
-      status,
-    });
+  for (const a of allAgents(deps)) {
+    if (commune !== undefined && a.communeCode !== commune) continue;
+    if (scope !== 'all' && (a.communeCode === null || !tree.canRead(scope, a.communeCode))) continue;
+    const { revoked, ...view } = a;
+    const status: AgentStatus = revoked
+      ? 'revoked'
+      : a.lastSeen === null
+        ? 'never'
+        : now - a.lastSeen > silentMs
+          ? 'silent'
+          : 'online';
+    out.push({ ...view, status });
   }
-  return out.sort(
-    (x, y) =>
-      STATUS_ORDER[x.status] - STATUS_ORDER[y.status] ||
-      (x.districtName ?? '').localeCompare(y.districtName ?? '', 'vi') ||
-      (x.communeName ?? '').localeCompare(y.communeName ?? '', 'vi') ||
-      x.name.localeCompare(y.name, 'vi'),
-  );
+  // Stable: within a status, the cached district / commune / name order stays.
+  return out.sort((x, y) => STATUS_ORDER[x.status] - STATUS_ORDER[y.status]);
 }
 
 export function agentColumns(ctx: PageContext, opts: { place: boolean }): Column<AgentView>[] {

@@ -11,6 +11,8 @@ import {
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Scope } from '../../geography/tree.js';
 import type { TrendReport, UnitStatsRow } from '../../stats/service.js';
+import type { UnitLevel } from '../../storage/units.js';
+import type { FigureCache } from '../cache.js';
 import { mbps } from '../format.js';
 import { html, jsonAttr, type SafeHtml } from '../html.js';
 import type { MsgKey, Translate } from '../i18n.js';
@@ -23,6 +25,21 @@ export interface PageDeps {
   app: FastifyInstance;
   config: CollectorConfig;
   now: () => number;
+  /** Figures computed once and served for dashboard.cacheSeconds (cache.ts). */
+  cache: FigureCache;
+}
+
+/** A week's statistics of every unit of `level` under `parent` (app.stats.units), through the figure cache. */
+export function unitsOf(deps: PageDeps, level: UnitLevel, parent: string, week: string): UnitStatsRow[] {
+  return deps.cache.get(`units:${level}:${parent}:${week}`, () =>
+    deps.app.stats.units({ period: 'week', at: week, level, parent }),
+  ).value.rows;
+}
+
+/** A unit's last dashboard.trendWeeks weeks up to `week` (app.stats.trend), through the figure cache. */
+export function trendOf(deps: PageDeps, unit: string, week: string): TrendReport {
+  const count = deps.config.dashboard.trendWeeks;
+  return deps.cache.get(`trend:${unit}:${week}:${count}`, () => deps.app.stats.trend({ unit, count, at: week })).value;
 }
 
 export const ACCESS: readonly AccessType[] = ['fixed', 'mobile'];

@@ -22,6 +22,8 @@ import {
   partialNote,
   scopeOf,
   selectedWeek,
+  trendOf,
+  unitsOf,
   weekLabel,
   weekNav,
   weekRange,
@@ -85,11 +87,9 @@ export function communePage(deps: PageDeps) {
     if (!tree.canRead(scope, code)) throw forbidden();
     if (unit.level !== 'commune') throw notFound(`commune ${code}`);
     const { period, current } = selectedWeek(req, ctx.now);
-    const weeks = deps.config.dashboard.trendWeeks;
     const own: Partial<Record<AccessType, UnitStatsRow>> =
-      byUnit(deps.app.stats.units({ period: 'week', at: period.key, level: 'commune', parent: code }).rows).get(code) ??
-      {};
-    const trend = deps.app.stats.trend({ unit: code, count: weeks, at: period.key });
+      byUnit(unitsOf(deps, 'commune', code, period.key)).get(code) ?? {};
+    const trend = trendOf(deps, code, period.key);
     const chart = chartPanel(ctx, trend);
     const agents = agentRows(deps, scope, ctx.now, code);
     const agentsT = agentTable(ctx, agents, false);

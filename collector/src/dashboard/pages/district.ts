@@ -26,6 +26,8 @@ import {
   shortfall,
   sortOf,
   statusCell,
+  trendOf,
+  unitsOf,
   weekLabel,
   weekNav,
   weekRange,
@@ -42,19 +44,18 @@ export interface CommuneRow {
 }
 
 /** Communes under `parent` for a week, with how many weeks in a row each has been short. */
-export function communeRows(deps: PageDeps, parent: string, weekKey: string, weeks: number): CommuneRow[] {
-  const stats = deps.app.stats;
-  const report = stats.units({ period: 'week', at: weekKey, level: 'commune', parent });
+export function communeRows(deps: PageDeps, parent: string, weekKey: string): CommuneRow[] {
+  const report = unitsOf(deps, 'commune', parent, weekKey);
   const agentsPer = new Map<string, number>();
   for (const a of deps.app.repo.listAgents()) {
     if (a.commune_code && a.revoked_at === null)
       agentsPer.set(a.commune_code, (agentsPer.get(a.commune_code) ?? 0) + 1);
   }
-  return [...byUnit(report.rows)].map(([code, m]) => {
+  return [...byUnit(report)].map(([code, m]) => {
     const short: Partial<Record<AccessType, number>> = {};
     // Only a commune short this week has a streak; its trend says how long.
     if (ACCESS.some((a) => m[a]?.attained === false)) {
-      const trend = stats.trend({ unit: code, count: weeks, at: weekKey });
+      const trend = trendOf(deps, code, weekKey);
       for (const s of trend.series) if (m[s.access]?.attained === false) short[s.access] = weeksShort(s.points);
     }
     for (const a of ACCESS) if (short[a] === undefined && m[a]?.attained === true) short[a] = 0;
@@ -225,7 +226,7 @@ export function districtPage(deps: PageDeps) {
     if (unit.level !== 'district') throw notFound(`district ${code}`);
     const { period, current } = selectedWeek(req, ctx.now);
     const weeks = deps.config.dashboard.trendWeeks;
-    const rows = communeRows(deps, code, period.key, weeks);
+    const rows = communeRows(deps, code, period.key);
     const sort: SortState = sortOf(req, COMMUNE_SORTS, { column: 'fixed-shortfall', dir: 'desc' });
     const table: Table<CommuneRow> = {
       id: 'communes',
@@ -234,11 +235,9 @@ export function districtPage(deps: PageDeps) {
       rowClass: (r) => (ACCESS.some((a) => r.stats[a]?.attained === false) ? 'is-short' : undefined),
       empty: t('nodata'),
     };
-    const trend = deps.app.stats.trend({ unit: code, count: weeks, at: period.key });
+    const trend = trendOf(deps, code, period.key);
     const chart = chartPanel(ctx, trend);
-    const own = byUnit(
-      deps.app.stats.units({ period: 'week', at: period.key, level: 'district', parent: code }).rows,
-    ).get(code);
+    const own = byUnit(unitsOf(deps, 'district', code, period.key)).get(code);
     const agents = agentRows(deps, { units: [code] }, ctx.now);
     const silent = agents.filter((a) => a.status === 'silent').length;
     const shortCount = rows.filter((r) => ACCESS.some((a) => r.stats[a]?.attained === false)).length;

@@ -26,6 +26,8 @@ import {
   selectedWeek,
   sparkline,
   statusCell,
+  trendOf,
+  unitsOf,
   weekLabel,
   weekNav,
   weekRange,
@@ -51,21 +53,20 @@ export function provinceCode(deps: PageDeps): string {
 }
 
 /** District rows of the province for a week: figures, trend, communes short. */
-export function districtRows(deps: PageDeps, province: string, weekKey: string, weeks: number): DistrictRow[] {
-  const stats = deps.app.stats;
-  const districts = stats.units({ period: 'week', at: weekKey, level: 'district', parent: province });
-  const communes = stats.units({ period: 'week', at: weekKey, level: 'commune', parent: province });
-  const tree = stats.tree();
+export function districtRows(deps: PageDeps, province: string, weekKey: string): DistrictRow[] {
+  const districts = unitsOf(deps, 'district', province, weekKey);
+  const communes = unitsOf(deps, 'commune', province, weekKey);
+  const tree = deps.app.stats.tree();
   const short = new Map<string, number>();
   const count = new Map<string, number>();
-  for (const [code, m] of byUnit(communes.rows)) {
+  for (const [code, m] of byUnit(communes)) {
     const district = tree.ancestors(code).find((c) => tree.get(c)?.level === 'district');
     if (!district) continue;
     count.set(district, (count.get(district) ?? 0) + 1);
     if (ACCESS.some((a) => m[a]?.attained === false)) short.set(district, (short.get(district) ?? 0) + 1);
   }
-  return [...byUnit(districts.rows)].map(([code, m]) => {
-    const trend = stats.trend({ unit: code, count: weeks, at: weekKey });
+  return [...byUnit(districts)].map(([code, m]) => {
+    const trend = trendOf(deps, code, weekKey);
     const first = m.fixed ?? m.mobile;
     return {
       code,
@@ -169,14 +170,9 @@ export function overviewPage(deps: PageDeps) {
     const tree = deps.app.stats.tree();
     if (!tree.canRead(scope, province)) throw forbidden();
     const { period, current } = selectedWeek(req, ctx.now);
-    const weeks = deps.config.dashboard.trendWeeks;
-    const rows = districtRows(deps, province, period.key, weeks);
-    const prov = byUnit(
-      deps.app.stats.units({ period: 'week', at: period.key, level: 'province', parent: province }).rows,
-    ).get(province);
-    const communeRows = byUnit(
-      deps.app.stats.units({ period: 'week', at: period.key, level: 'commune', parent: province }).rows,
-    );
+    const rows = districtRows(deps, province, period.key);
+    const prov = byUnit(unitsOf(deps, 'province', province, period.key)).get(province);
+    const communeRows = byUnit(unitsOf(deps, 'commune', province, period.key));
     const met = (a: AccessType) => [...communeRows.values()].filter((m) => m[a]?.attained === true).length;
     const withData = (a: AccessType) =>
       [...communeRows.values()].filter((m) => m[a]?.attained !== null && m[a] !== undefined).length;

@@ -18,6 +18,8 @@ import {
   scopeOf,
   selectedWeek,
   shortfall,
+  trendOf,
+  unitsOf,
   weekLabel,
   weekNav,
   weekNumber,
@@ -51,11 +53,8 @@ export function reportPage(deps: PageDeps) {
     if (unit.level === 'commune') throw notFound('report for a single commune (open the commune page)');
     const { period, current } = selectedWeek(req, ctx.now);
     const weeks = deps.config.dashboard.trendWeeks;
-    const own =
-      byUnit(deps.app.stats.units({ period: 'week', at: period.key, level: unit.level, parent: code }).rows).get(
-        code,
-      ) ?? {};
-    const trend = deps.app.stats.trend({ unit: code, count: weeks, at: period.key });
+    const own = byUnit(unitsOf(deps, unit.level, code, period.key)).get(code) ?? {};
+    const trend = trendOf(deps, code, period.key);
     const chart = chartPanel(ctx, trend);
 
     // Units table: districts of the province, or communes of a district.
@@ -65,12 +64,12 @@ export function reportPage(deps: PageDeps) {
       unitsTable = {
         id: 'units',
         columns: districtColumns(ctx, false),
-        rows: districtRows(deps, code, period.key, weeks),
+        rows: districtRows(deps, code, period.key),
         empty: t('nodata'),
       };
-      communes = communeRows(deps, code, period.key, weeks);
+      communes = communeRows(deps, code, period.key);
     } else {
-      communes = communeRows(deps, code, period.key, weeks);
+      communes = communeRows(deps, code, period.key);
       unitsTable = { id: 'units', columns: communeColumns(ctx, weeks), rows: communes, empty: t('nodata') };
     }
     const unitsSort = unit.level === 'province' ? undefined : ({ column: 'fixed-shortfall', dir: 'desc' } as const);

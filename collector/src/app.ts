@@ -1,5 +1,7 @@
 import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { registerDashboard, registerSessionReader } from './dashboard/index.js';
+import { sessionsPlugin } from './dashboard/sessions.js';
 import { ingestEventsPlugin } from './ingest/events.js';
 import { accessPlugin } from './plugins/access.js';
 import { authPlugin } from './plugins/auth.js';
@@ -80,8 +82,11 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     await app.register(unitsRoutes, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(adminRoutes, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(exportRoutes, { ...(opts.now ? { now: opts.now } : {}) });
-    await app.register(ipv6Routes, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(enrollRoutes, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(sessionsPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.after();
+    registerSessionReader(app);
+    if (config.dashboard.enabled) await registerDashboard(app, { config, ...(opts.now ? { now: opts.now } : {}) });
   }
   await app.register(ndt7Routes, { config, role });
   return app;

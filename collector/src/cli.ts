@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createEnrollCodes, parseTtl } from './agents/enroll-codes.js';
 import { buildApp, type Role } from './app.js';
 import { loadCollectorConfig } from './config.js';
+import { registerUserCommands } from './dashboard/users-cli.js';
 import { UnitTree } from './geography/tree.js';
 import { importUnits, mergeUnits, readUnitsCsv, renameUnit, saveGroup } from './geography/units.js';
 import { type AgentInput, registerAgent, updateAgent } from './registry/agents.js';
@@ -589,6 +590,8 @@ enrollCode
       db.close();
     }
   });
+
+registerUserCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof HatangError) {

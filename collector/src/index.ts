@@ -9,6 +9,17 @@ export {
 export { type BuildAppOptions, buildApp, type Role } from './app.js';
 export { COLLECTOR_CONFIG_SPEC, loadCollectorConfig } from './config.js';
 export { parseCsv, toCsv } from './csv.js';
+export {
+  DEMO_DISTRICTS,
+  DEMO_XSS_AGENT,
+  DEMO_XSS_COMMUNE,
+  type DemoAgent,
+  type DemoData,
+  seedDashboardDemo,
+} from './dashboard/demo.js';
+export { hashPassword, verifyPassword } from './dashboard/password.js';
+export { type SeededSpeed, seedThroughIngest } from './dashboard/seed.js';
+export { createAccountStore, type UserRole } from './dashboard/store.js';
 export { DEFAULT_UNITS_FILE, loadDefaultUnits } from './geography/defaults.js';
 export { type Scope, type UnitState, UnitTree } from './geography/tree.js';
 export { importUnits, mergeUnits, readUnitsCsv, renameUnit, saveGroup, type UnitInput } from './geography/units.js';

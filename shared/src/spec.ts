@@ -209,3 +209,9 @@ export const ENROLL_CODE_MAX_TTL_MS = 90 * 86_400_000;
 
 /** Version of the central agent config document (`GET /api/v1/agent/config`). */
 export const CENTRAL_CONFIG_SCHEMA_VERSION = 1;
+/** Longest dashboard password accepted, characters: bounds the work one login request can cause. */
+export const MAX_PASSWORD_LENGTH = 256;
+/** Dashboard user names: letters, digits and . _ @ -, at most this many characters. */
+export const MAX_USERNAME_LENGTH = 64;
+/** Rows of recent tests shown (and exported) on a commune page. */
+export const DASHBOARD_RECENT_TESTS = 50;

@@ -254,7 +254,10 @@ describe.skipIf(!!ns.skip || !!tools)('IPv6 checks in network namespaces', () =>
       expect(((await res.json()) as { accepted: string[] }).accepted).toHaveLength(1);
     }
     const week = isoWeekOf(Date.parse(results.dual!.startedAt)).key;
-    const r = (await (await fetch(`${collector.url}/api/v1/stats/ipv6?week=${week}`)).json()) as any;
+    const reader = { authorization: `Bearer ${collector.adminToken()}` };
+    const r = (await (
+      await fetch(`${collector.url}/api/v1/stats/ipv6?week=${week}`, { headers: reader })
+    ).json()) as any;
     expect(r).toMatchObject({ communesReporting: 4, communesIpv6Present: 3, shareIpv6Present: 0.75 });
     const t = Object.fromEntries(r.targets.map((x: any) => [x.name, x]));
     // ds: reached over IPv6 from dual, IPv6-only and the black-holed commune, not from IPv4-only.
@@ -289,7 +292,9 @@ describe.skipIf(!!ns.skip || !!tools)('IPv6 checks in network namespaces', () =>
     expect(c['03649']).toMatchObject({ ipv6Present: true, v4ConnectMedianMs: null, targetsV6: 4 });
     expect(c['03646']).toMatchObject({ ipv6Present: true, targetsChecked: 10, targetsV6: 4 });
     expect(c['03646'].v6ConnectMedianMs).toBeGreaterThan(0);
-    const csv = await (await fetch(`${collector.url}/api/v1/export/ipv6.csv?week=${week}&lang=en`)).text();
+    const csv = await (
+      await fetch(`${collector.url}/api/v1/export/ipv6.csv?week=${week}&lang=en`, { headers: reader })
+    ).text();
     expect(csv.trimEnd().split('\r\n')).toHaveLength(1 + 10 + 10 + 10 + 2);
   });
 });

@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../app.js';
+import { importUnits } from '../geography/units.js';
+import { createAdminTokenRepo } from '../storage/admin-tokens.js';
 import { ipv6Status } from './status.js';
 import { syncIpv6 } from './sync.js';
 
@@ -81,16 +83,16 @@ function speed(startedAt: string, family: 4 | 6, bps: number) {
 
 let dir: string;
 let app: FastifyInstance;
+/** The report and its CSV need a reader (admin token or dashboard session). */
+let reader: { authorization: string };
 const NOW = Date.parse('2025-02-14T05:00:00Z'); // Friday of 2025-W07
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hatang-ipv6-'));
-  // No shipped unit list: these figures are hand-computed for communes without names.
-  app = await buildApp({
-    dbPath: join(dir, 'hatang.db'),
-    now: () => NOW,
-    config: { ...COLLECTOR_CONFIG_DEFAULTS, geography: { loadDefaultUnits: false } },
-  });
+  // No unit list: communes stay unnamed unless a test imports units.
+  const config = { ...COLLECTOR_CONFIG_DEFAULTS, geography: { loadDefaultUnits: false } };
+  app = await buildApp({ dbPath: join(dir, 'hatang.db'), now: () => NOW, config });
+  reader = { authorization: `Bearer ${createAdminTokenRepo(app.db).create('test', NOW).token}` };
 });
 afterEach(async () => {
   await app.close();
@@ -165,7 +167,7 @@ describe('IPv6 observations', () => {
 describe('GET /api/v1/stats/ipv6', () => {
   it('gives per-target and per-commune figures for the week (hand-computed)', async () => {
     await scenario();
-    const res = await app.inject({ url: '/api/v1/stats/ipv6?week=2025-W07' });
+    const res = await app.inject({ url: '/api/v1/stats/ipv6?week=2025-W07', headers: reader });
     expect(res.statusCode).toBe(200);
     const r = res.json();
     expect(r).toMatchObject({
@@ -266,10 +268,16 @@ describe('GET /api/v1/stats/ipv6', () => {
 
   it('names communes and districts from the units table when the geography migration made one', async () => {
     await scenario();
-    app.db.exec(`INSERT INTO units (code, name, type, level, parent_code, updated_at) VALUES
-      ('116', 'Thành phố Sơn La', 'Thành phố', 'district', '14', 0),
-      ('03646', 'Phường Chiềng Lề', 'Phường', 'commune', '116', 0);`);
-    const r = (await app.inject({ url: '/api/v1/stats/ipv6?week=2025-W07' })).json();
+    importUnits(
+      app.db,
+      [
+        { code: '14', name: 'Tỉnh Sơn La', type: 'Tỉnh', level: 'province', parentCode: null },
+        { code: '116', name: 'Thành phố Sơn La', type: 'Thành phố', level: 'district', parentCode: '14' },
+        { code: '03646', name: 'Phường Chiềng Lề', type: 'Phường', level: 'commune', parentCode: '116' },
+      ],
+      { effectiveAt: 0, now: NOW, source: 'test' },
+    );
+    const r = (await app.inject({ url: '/api/v1/stats/ipv6?week=2025-W07', headers: reader })).json();
     expect(r.communes.map((c: any) => [c.code, c.name, c.districtCode, c.districtName])).toEqual([
       ['03646', 'Phường Chiềng Lề', '116', 'Thành phố Sơn La'],
       ['03649', null, null, null],
@@ -277,12 +285,12 @@ describe('GET /api/v1/stats/ipv6', () => {
   });
 
   it('defaults to the current week and answers an empty week with nulls', async () => {
-    const r = (await app.inject({ url: '/api/v1/stats/ipv6' })).json();
+    const r = (await app.inject({ url: '/api/v1/stats/ipv6', headers: reader })).json();
     expect(r).toMatchObject({ week: '2025-W07', communesReporting: 0, shareIpv6Present: null, targets: [] });
   });
 
   it.each(['2025-7', '2025-W54', 'last'])('rejects week=%s with a message saying what a week looks like', async (w) => {
-    const res = await app.inject({ url: `/api/v1/stats/ipv6?week=${w}` });
+    const res = await app.inject({ url: `/api/v1/stats/ipv6?week=${w}`, headers: reader });
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toMatchObject({ code: 'HATANG_ERR_VALIDATION' });
     expect(res.json().error.message).toContain('2025-W07');
@@ -292,7 +300,7 @@ describe('GET /api/v1/stats/ipv6', () => {
 describe('GET /api/v1/export/ipv6.csv', () => {
   it('exports one row per commune and target, Vietnamese by default, with a BOM', async () => {
     await scenario();
-    const res = await app.inject({ url: '/api/v1/export/ipv6.csv?week=2025-W07' });
+    const res = await app.inject({ url: '/api/v1/export/ipv6.csv?week=2025-W07', headers: reader });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(res.headers['content-disposition']).toBe('attachment; filename="hatang-ipv6-2025-W07.csv"');
@@ -310,14 +318,14 @@ describe('GET /api/v1/export/ipv6.csv', () => {
   it('speaks English on request and keeps spreadsheet formulas out', async () => {
     const a = agent('x', '@SUM(A1)', 1);
     await push(a.token, [result('2025-02-10T03:00:00Z', true, { '-1': ok6(1, 2) })]);
-    const res = await app.inject({ url: '/api/v1/export/ipv6.csv?week=2025-W07&lang=en' });
+    const res = await app.inject({ url: '/api/v1/export/ipv6.csv?week=2025-W07&lang=en', headers: reader });
     const lines = res.body.slice(1).trimEnd().split('\r\n');
     expect(lines[0]).toMatch(/^week,commune_code,commune_name,/);
     expect(lines[1]).toBe("2025-W07,'@SUM(A1),,,,1,yes,100,1,2,,,'-1,yes,yes,100,");
   });
 
   it('rejects an unknown language', async () => {
-    const res = await app.inject({ url: '/api/v1/export/ipv6.csv?lang=fr' });
+    const res = await app.inject({ url: '/api/v1/export/ipv6.csv?lang=fr', headers: reader });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.message).toBe('lang must be vi or en; got "fr"');
   });

@@ -162,14 +162,28 @@ export function weekParam(week: string | undefined, now: number): string {
   return week;
 }
 
+export interface Ipv6ReportOptions {
+  /** Only observations from communes this accepts (a reader's scope); default: every observation. */
+  communes?: (code: string) => boolean;
+}
+
+function only(
+  obs: { hosts: Ipv6HostObs[]; targets: Ipv6TargetObs[] },
+  keep: ((code: string) => boolean) | undefined,
+): { hosts: Ipv6HostObs[]; targets: Ipv6TargetObs[] } {
+  if (!keep) return obs;
+  const ok = (c: string | null) => c !== null && keep(c);
+  return { hosts: obs.hosts.filter((h) => ok(h.communeCode)), targets: obs.targets.filter((t) => ok(t.communeCode)) };
+}
+
 /** The IPv6 report of one ISO week, with commune/district names and last week's shares beside. */
-export function ipv6WeekReport(db: Db, week: string): Ipv6WeekReport {
+export function ipv6WeekReport(db: Db, week: string, opts: Ipv6ReportOptions = {}): Ipv6WeekReport {
   const range = isoWeekRange(week);
   const prevKey = previousIsoWeek(week);
   if (!range || !prevKey) throw new HatangError('HATANG_ERR_VALIDATION', `week must be like 2025-W07; got "${week}"`);
-  const cur = ipv6Observations(db, range);
+  const cur = only(ipv6Observations(db, range), opts.communes);
   const report = ipv6Report(cur.hosts, cur.targets);
-  const prevObs = ipv6Observations(db, isoWeekRange(prevKey)!);
+  const prevObs = only(ipv6Observations(db, isoWeekRange(prevKey)!), opts.communes);
   const prev = ipv6Report(prevObs.hosts, prevObs.targets);
   const prevShare = new Map(prev.targets.map((t) => [t.name, t.shareV6]));
   const names = unitNames(

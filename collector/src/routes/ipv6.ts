@@ -1,5 +1,5 @@
 import { API_PREFIX, HatangError, type Lang } from '@hatang/shared';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ipv6Csv } from '../ipv6/csv.js';
 import { ipv6WeekReport, weekParam } from '../ipv6/query.js';
 
@@ -20,17 +20,20 @@ function langParam(lang: string | undefined): Lang {
  */
 export async function ipv6Routes(app: FastifyInstance, opts: Ipv6RouteOptions) {
   const now = opts.now ?? Date.now;
+  // Readers only, and each sees the communes of its scope (a district viewer: its district).
+  const scoped = (req: FastifyRequest) =>
+    req.scope === 'all' ? {} : { communes: (code: string) => app.canRead(req, code) };
 
-  app.get(`${API_PREFIX}/stats/ipv6`, async (req) => {
+  app.get(`${API_PREFIX}/stats/ipv6`, { preHandler: app.requireReader }, async (req) => {
     const q = req.query as { week?: string };
-    return ipv6WeekReport(app.db, weekParam(q.week, now()));
+    return ipv6WeekReport(app.db, weekParam(q.week, now()), scoped(req));
   });
 
-  app.get(`${API_PREFIX}/export/ipv6.csv`, async (req, reply) => {
+  app.get(`${API_PREFIX}/export/ipv6.csv`, { preHandler: app.requireReader }, async (req, reply) => {
     const q = req.query as { week?: string; lang?: string };
     const lang = langParam(q.lang);
     const week = weekParam(q.week, now());
-    const csv = ipv6Csv(ipv6WeekReport(app.db, week), lang);
+    const csv = ipv6Csv(ipv6WeekReport(app.db, week, scoped(req)), lang);
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="hatang-ipv6-${week}.csv"`)

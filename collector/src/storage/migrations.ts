@@ -262,4 +262,41 @@ export const migrations: Migration[] = [
       CREATE INDEX enroll_codes_created ON enroll_codes (created_at);
     `,
   },
+  {
+    version: 30,
+    name: 'dashboard: user accounts',
+    sql: `
+      -- People who read the dashboard. role viewer: read pages and stats for scope_unit and below
+      -- (NULL: the whole province); role admin: everything. password is scrypt, parameters inline.
+      CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        username    TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password    TEXT NOT NULL,
+        role        TEXT NOT NULL CHECK (role IN ('viewer','admin')),
+        scope_unit  TEXT,
+        full_name   TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        last_login_at INTEGER
+      );
+    `,
+  },
+  {
+    version: 31,
+    name: 'dashboard: sessions',
+    sql: `
+      -- Server-side sessions. The cookie holds a random id; only its SHA-256 is stored, so a copy
+      -- of the database does not let anyone in. csrf is the per-session form token.
+      CREATE TABLE sessions (
+        id_hash      TEXT PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        csrf         TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX sessions_user ON sessions (user_id);
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+    `,
+  },
 ];

@@ -226,6 +226,61 @@ export const CollectorConfigSchema = Type.Object(
       },
       strict,
     ),
+    dashboard: Type.Object(
+      {
+        enabled: Type.Boolean({ description: 'Serve the dashboard pages at / (role all only).' }),
+        defaultLang: StringEnum(['vi', 'en'] as const, {
+          description: 'Language of the pages until a person picks one (vi: Vietnamese, en: English).',
+        }),
+        cookieSecure: StringEnum(['auto', 'always', 'never'] as const, {
+          description:
+            'Secure flag of the session cookie. auto: set when the request came over TLS; always: behind a TLS proxy; never: plain HTTP only (a test bench).',
+        }),
+        sessionIdleMinutes: Type.Integer({
+          minimum: 5,
+          maximum: 10_080,
+          description: 'A session not used for this many minutes ends; the person logs in again.',
+        }),
+        sessionMaxHours: Type.Integer({
+          minimum: 1,
+          maximum: 720,
+          description: 'A session ends this many hours after login, used or not.',
+        }),
+        loginMaxFailures: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          description:
+            'Failed logins for one user name from one address before that name pauses there; one address pauses after 5× as many failures across names.',
+        }),
+        loginLockoutMinutes: Type.Integer({
+          minimum: 1,
+          maximum: 1_440,
+          description: 'How long logins pause after loginMaxFailures failures.',
+        }),
+        passwordMinLength: Type.Integer({
+          minimum: 8,
+          maximum: 128,
+          description: 'Shortest password `hatang-collector users add|passwd` accepts.',
+        }),
+        silentAfterHours: Type.Integer({
+          minimum: 1,
+          maximum: 720,
+          description: 'An agent not heard from for this many hours is shown as silent.',
+        }),
+        trendWeeks: Type.Integer({
+          minimum: 4,
+          maximum: 104,
+          description: 'Weeks shown in trend charts and sparklines, ending with the selected week.',
+        }),
+        cacheSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 3_600,
+          description:
+            'Figures on the pages are computed once and served for this many seconds (then refreshed after the next view); 0 computes them on every view.',
+        }),
+      },
+      strict,
+    ),
   },
   strict,
 );
@@ -256,4 +311,17 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
     allowLocalOverride: ['budget.monthlyMegabytes', 'budget.resetDay'],
   },
   metrics: { enabled: true, cacheMs: 10_000, unitCacheMs: 60_000, recentWeeks: 4, maxServerLabels: 32 },
+  dashboard: {
+    enabled: true,
+    defaultLang: 'vi',
+    cookieSecure: 'auto',
+    sessionIdleMinutes: 480,
+    sessionMaxHours: 168,
+    loginMaxFailures: 10,
+    loginLockoutMinutes: 15,
+    passwordMinLength: 10,
+    silentAfterHours: 6,
+    trendWeeks: 12,
+    cacheSeconds: 120,
+  },
 };

@@ -1,0 +1,200 @@
+import type { FastifyRequest } from 'fastify';
+import type { Scope } from '../../geography/tree.js';
+import type { PageResult } from '../../routes/dashboard.js';
+import type { AgentRow } from '../../storage/repo.js';
+import { formatAgo } from '../format.js';
+import type { MsgKey } from '../i18n.js';
+import type { PageContext } from '../layout.js';
+import type { SessionUser } from '../sessions.js';
+import { type Column, renderTable, type Table, tableCsv } from '../table.js';
+import { csvLink, type PageDeps, panel, scopeOf } from './common.js';
+
+export type AgentStatus = 'online' | 'silent' | 'never' | 'revoked';
+
+export interface AgentView {
+  id: string;
+  name: string;
+  communeCode: string | null;
+  communeName: string | null;
+  districtCode: string | null;
+  districtName: string | null;
+  access: 'fixed' | 'mobile';
+  isp: string | null;
+  version: string | null;
+  lastSeen: number | null;
+  /** Minutes from the latest result's measurement to its receipt. */
+  lagMin: number | null;
+  status: AgentStatus;
+}
+
+const STATUS_KEY: Record<AgentStatus, MsgKey> = {
+  online: 'status.online',
+  silent: 'status.silent',
+  never: 'status.never',
+  revoked: 'status.revoked',
+};
+const STATUS_ORDER: Record<AgentStatus, number> = { silent: 0, never: 1, online: 2, revoked: 3 };
+
+interface AgentBase extends Omit<AgentView, 'status'> {
+  revoked: boolean;
+}
+
+const collator = new Intl.Collator('vi');
+
+/**
+ * Every agent with its place and the delay of its latest result, in one statement (the correlated
+ * subquery walks the (agent_id, started_at) index once per agent), ordered by district, commune,
+ * name. Cached like the figures: last-seen times are at most dashboard.cacheSeconds old.
+ */
+function allAgents(deps: PageDeps): AgentBase[] {
+  return deps.cache.get('agents', () => {
+    const tree = deps.app.stats.tree();
+    const rows = deps.app.db
+      .prepare(
+        `SELECT a.id, a.name, a.commune_code, a.access, a.isp, a.agent_version, a.last_seen_at, a.revoked_at,
+                (SELECT r.received_at - r.started_at FROM results r
+                  WHERE r.agent_id = a.id ORDER BY r.started_at DESC LIMIT 1) AS lag_ms
+           FROM agents a`,
+      )
+      .all() as Array<
+      Pick<
+        AgentRow,
+        'id' | 'name' | 'commune_code' | 'access' | 'isp' | 'agent_version' | 'last_seen_at' | 'revoked_at'
+      > & {
+        lag_ms: number | null;
+      }
+    >;
+    const out: AgentBase[] = rows.map((a) => {
+      const districtCode = a.commune_code
+        ? (tree.ancestors(a.commune_code).find((x) => tree.get(x)?.level === 'district') ?? null)
+        : null;
+      return {
+        id: a.id,
+        name: a.name,
+        communeCode: a.commune_code,
+        communeName: a.commune_code ? (tree.get(a.commune_code)?.name ?? null) : null,
+        districtCode,
+        districtName: districtCode ? (tree.get(districtCode)?.name ?? null) : null,
+        access: a.access,
+        isp: a.isp,
+        version: a.agent_version,
+        lastSeen: a.last_seen_at,
+        lagMin: a.lag_ms === null ? null : Math.max(0, a.lag_ms / 60_000),
+        revoked: a.revoked_at !== null,
+      };
+    });
+    return out.sort(
+      (x, y) =>
+        collator.compare(x.districtName ?? '', y.districtName ?? '') ||
+        collator.compare(x.communeName ?? '', y.communeName ?? '') ||
+        collator.compare(x.name, y.name),
+    );
+  }).value;
+}
+
+/** Agents the scope may see (of one commune, when given), silent ones first. */
+export function agentRows(deps: PageDeps, scope: Scope, now: number, commune?: string): AgentView[] {
+  const tree = deps.app.stats.tree();
+  const silentMs = deps.config.dashboard.silentAfterHours * 3_600_000;
+  const out: AgentView[] = [];
+  for (const a of allAgents(deps)) {
+    if (commune !== undefined && a.communeCode !== commune) continue;
+    if (scope !== 'all' && (a.communeCode === null || !tree.canRead(scope, a.communeCode))) continue;
+    const { revoked, ...view } = a;
+    const status: AgentStatus = revoked
+      ? 'revoked'
+      : a.lastSeen === null
+        ? 'never'
+        : now - a.lastSeen > silentMs
+          ? 'silent'
+          : 'online';
+    out.push({ ...view, status });
+  }
+  // Stable: within a status, the cached district / commune / name order stays.
+  return out.sort((x, y) => STATUS_ORDER[x.status] - STATUS_ORDER[y.status]);
+}
+
+export function agentColumns(ctx: PageContext, opts: { place: boolean }): Column<AgentView>[] {
+  const { t } = ctx;
+  const cols: Column<AgentView>[] = [{ id: 'agent', label: t('col.agent'), kind: 'text', cell: (r) => r.name }];
+  if (opts.place) {
+    cols.push(
+      {
+        id: 'commune',
+        label: t('col.commune'),
+        kind: 'text',
+        cell: (r) =>
+          r.communeCode
+            ? { value: r.communeName ?? r.communeCode, href: `/commune/${encodeURIComponent(r.communeCode)}` }
+            : null,
+      },
+      {
+        id: 'district',
+        label: t('col.district'),
+        kind: 'text',
+        cell: (r) =>
+          r.districtCode
+            ? { value: r.districtName ?? r.districtCode, href: `/district/${encodeURIComponent(r.districtCode)}` }
+            : null,
+      },
+    );
+  }
+  cols.push(
+    { id: 'access', label: t('col.access'), kind: 'text', cell: (r) => t(`access.${r.access}`) },
+    { id: 'isp', label: t('col.isp'), kind: 'text', cell: (r) => r.isp },
+    { id: 'version', label: t('col.version'), kind: 'text', cell: (r) => r.version },
+    { id: 'last-seen', label: t('col.lastSeen'), kind: 'datetime', cell: (r) => r.lastSeen },
+    {
+      id: 'ago',
+      label: t('col.lastSeenAgo'),
+      kind: 'text',
+      cell: (r) => (r.lastSeen === null ? null : formatAgo(r.lastSeen, ctx.now, ctx.lang)),
+    },
+    { id: 'lag', label: t('col.outboxLag'), kind: 'number', digits: 0, help: t('col.lag.help'), cell: (r) => r.lagMin },
+    {
+      id: 'status',
+      label: t('col.agentStatus'),
+      kind: 'text',
+      align: 'center',
+      cell: (r) => ({
+        value: null,
+        text: t(STATUS_KEY[r.status]),
+        badge: r.status === 'online' ? 'met' : r.status === 'silent' ? 'short' : 'nodata',
+      }),
+    },
+  );
+  return cols;
+}
+
+export function agentTable(ctx: PageContext, rows: AgentView[], place: boolean, id = 'agents'): Table<AgentView> {
+  return {
+    id,
+    columns: agentColumns(ctx, { place }),
+    rows,
+    rowClass: (r) => (r.status === 'silent' ? 'silent' : undefined),
+    empty: ctx.t('none'),
+  };
+}
+
+export function agentsPage(deps: PageDeps) {
+  return (_req: FastifyRequest, ctx: PageContext, user: SessionUser): PageResult => {
+    const { t } = ctx;
+    const rows = agentRows(deps, scopeOf(user), ctx.now);
+    const silent = rows.filter((r) => r.status === 'silent').length;
+    const table = agentTable(ctx, rows, true);
+    return {
+      csvName: 'agents',
+      tables: { agents: () => tableCsv(table) },
+      parts: {
+        id: 'agents',
+        nav: 'agents',
+        title: t('agents.title'),
+        lead: t('agents.lead', { hours: deps.config.dashboard.silentAfterHours }),
+        actions: csvLink(ctx, 'agents'),
+        body: panel(t('agents.title'), renderTable(table, { lang: ctx.lang }), {
+          sub: `${rows.length} · ${t('agents.silentCount', { n: silent })}`,
+        }),
+      },
+    };
+  };
+}

@@ -69,13 +69,13 @@ setup_paths agent
 require_root "$@"
 CONFIG=$ETC/agent.yaml
 
-find_release_source "$TARBALL"
-ensure_node "$NODE_TARBALL"
-
 # A first install must say where the collector is.
 if [ ! -f "$CONFIG" ] && [ -z "$COLLECTOR" ]; then
   die "first install on this box: give --collector URL and --code CODE (docs/deploy.md)"
 fi
+
+find_release_source "$TARBALL"
+ensure_node "$NODE_TARBALL"
 
 install_release
 if [ -n "$OLD_VERSION" ]; then

@@ -118,6 +118,30 @@ function prune(dir) {
   for (const p of ['pnpm-lock.yaml', 'node_modules/.pnpm', 'node_modules/.modules.yaml']) {
     rmSync(join(dir, p), { recursive: true, force: true });
   }
+  // Dependencies' tests, docs, type declarations and source maps: a third of the files and never
+  // loaded at run time. Fewer files unpack faster on a Pi's SD card.
+  const junkDirs = new Set(['test', 'tests', '__tests__', 'benchmark', 'benchmarks', 'bench', 'example', 'examples']);
+  const junkDirs2 = new Set(['.github', 'coverage']);
+  const junkFile =
+    /\.(d\.ts|d\.mts|d\.cts|d\.ts\.map|map|md|markdown)$|^(\.npmignore|\.eslintrc.*|\.prettierrc.*|\.travis\.yml|\.editorconfig|tsconfig\.json)$/i;
+  let removed = 0;
+  const sweep = (d, depth) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        // Only below a package's own root (depth >= 1), never node_modules/<name> itself.
+        if (depth >= 1 && (junkDirs.has(e.name) || junkDirs2.has(e.name))) {
+          rmSync(p, { recursive: true });
+          removed++;
+        } else sweep(p, e.name === 'node_modules' ? 0 : e.name.startsWith('@') && depth === 0 ? 0 : depth + 1);
+      } else if (junkFile.test(e.name) && !/^licen[cs]e/i.test(e.name)) {
+        rmSync(p);
+        removed++;
+      }
+    }
+  };
+  sweep(join(dir, 'node_modules'), 0);
+  return removed;
 }
 
 /** A package.json without workspace links: exact versions of what is in node_modules. */

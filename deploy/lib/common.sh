@@ -149,7 +149,11 @@ find_release_source() {
   local tarball=${1:-} here
   if [ -n "$tarball" ]; then
     [ -r "$tarball" ] || die "tarball $tarball cannot be read"
-    UNPACK_DIR=$(mktemp -d)
+    # Unpacked beside the releases, so installing it is a rename, not a copy.
+    mkdir -p "$BASE/releases"
+    UNPACK_DIR=$BASE/releases/.unpack-$$
+    rm -rf "$UNPACK_DIR"
+    mkdir -p "$UNPACK_DIR"
     trap 'rm -rf "$UNPACK_DIR"' EXIT
     tar -xzf "$tarball" -C "$UNPACK_DIR" || die "cannot unpack $tarball"
     SRC=$(find "$UNPACK_DIR" -mindepth 1 -maxdepth 1 -type d -name "hatang-$PRODUCT-*" | head -n 1)
@@ -216,9 +220,17 @@ install_release() {
   mkdir -p "$BASE/releases"
   tmp=$BASE/releases/.incoming-$VERSION-$$
   rm -rf "$tmp"
-  cp -a "$SRC/." "$tmp/"
+  if [ -n "${UNPACK_DIR:-}" ] && [ "$(dirname "$SRC")" = "$UNPACK_DIR" ]; then
+    mv "$SRC" "$tmp"
+  else
+    cp -a "$SRC/." "$tmp/"
+  fi
   chown -R root:root "$tmp" 2>/dev/null || true
-  ensure_native "$tmp"
+  # In a subshell, so a failure can remove the half-installed copy; what runs now stays.
+  if ! (ensure_native "$tmp"); then
+    rm -rf "$tmp"
+    die "hatang-$PRODUCT $VERSION was not installed${OLD_VERSION:+; $OLD_VERSION stays in place}"
+  fi
   NEW_APP=$BASE/releases/$VERSION
   if [ -e "$NEW_APP" ]; then
     rm -rf "$BASE/releases/.replaced-$VERSION"

@@ -161,7 +161,7 @@ describe.skipIf(!!dc.skip)('docker compose', () => {
     expect(r.stdout).toContain('dockerfile: deploy/docker/Dockerfile');
     expect(r.stdout).toMatch(/deploy\/prometheus:\/etc\/prometheus:ro/);
     expect(r.stdout).toMatch(/deploy\/grafana\/provisioning:\/etc\/grafana\/provisioning:ro/);
-    expect(r.stdout).toMatch(/deploy\/grafana\/dashboards:\/var\/lib\/grafana\/dashboards:ro/);
+    expect(r.stdout).toMatch(/deploy\/grafana\/dashboards:\/var\/lib\/grafana\/dashboards\/hatang:ro/);
   });
 
   it('refuses to start Grafana without an admin password', () => {

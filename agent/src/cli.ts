@@ -1,22 +1,58 @@
 #!/usr/bin/env node
-import { HatangError, RESULT_KINDS, type ResultKind } from '@hatang/shared';
-import { Argument, Command, Option } from 'commander';
-import { systemClock } from './clock.js';
-import { loadConfig } from './config.js';
-import { Daemon } from './daemon.js';
-import { describeResult } from './format.js';
+import { type ErrorCode, HatangError, isHatangError } from '@hatang/shared';
+import { Command, Option } from 'commander';
+import { Budget } from './budget.js';
+import { type LoadedConfig, loadAgentConfig } from './central.js';
+import { systemClock, systemDaemonClock } from './clock.js';
+import { envNames } from './config.js';
+import { Cron } from './cron.js';
+import { Daemon, scheduleJobs, splayOf } from './daemon.js';
+import { enroll } from './enroll.js';
+import { describeResult, summarise } from './format.js';
 import { createLogger } from './log.js';
 import { Outbox } from './outbox/outbox.js';
-import { probeFor } from './probes/registry.js';
+import type { Probe } from './probes/probe.js';
+import { probeFor, probes } from './probes/registry.js';
 import { runProbe } from './result.js';
+import { formatStatus, gatherStatus } from './status.js';
 import { requireToken, Uplink } from './uplink.js';
 import { VERSION } from './version.js';
 
-/** Documented exit codes (docs/agent.md). */
-export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, testFailed: 4, collector: 5 } as const;
+/** Documented exit codes (docs/agent.md "Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  config: 3,
+  testFailed: 4,
+  collector: 5,
+  enrollRefused: 6,
+  attention: 7,
+} as const;
+
+const EXIT_FOR: Partial<Record<ErrorCode, number>> = {
+  HATANG_ERR_CONFIG: EXIT.config,
+  HATANG_ERR_CONFIG_NOT_FOUND: EXIT.config,
+  HATANG_ERR_NETWORK: EXIT.collector,
+  HATANG_ERR_COLLECTOR: EXIT.collector,
+  HATANG_ERR_UNAUTHORIZED: EXIT.collector,
+  HATANG_ERR_ENROLL_CODE: EXIT.enrollRefused,
+};
+
+const DEFAULT_CONFIG = '/etc/hatang/agent.yaml';
+const wantsJson = process.argv.includes('--json');
 
 const configOpt = () =>
-  new Option('-c, --config <file>', 'agent YAML config').env('HATANG_CONFIG').default('/etc/hatang/agent.yaml');
+  new Option('-c, --config <file>', 'agent YAML config').env('HATANG_CONFIG').default(DEFAULT_CONFIG);
+
+function load(file: string): LoadedConfig {
+  return loadAgentConfig({ file });
+}
+
+function quietLevel(level: string, json: boolean | undefined): string {
+  if (json) return 'silent';
+  return level === 'info' || level === 'debug' || level === 'trace' ? 'warn' : level;
+}
 
 const program = new Command('hatang-agent')
   .description('hatang measurement agent: scheduled speed, latency and IPv6 tests, pushed to the provincial collector')
@@ -25,38 +61,139 @@ const program = new Command('hatang-agent')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.usage));
 
 program
+  .command('run')
+  .description('run as a daemon: scheduled tests, durable outbox, uplink, central config (SIGTERM stops cleanly)')
+  .addOption(configOpt())
+  .action(async (o: { config: string }) => {
+    const first = load(o.config);
+    const log = createLogger(first.config.log.level);
+    let loadedOnce = false;
+    const daemon = new Daemon({
+      load: () => {
+        if (!loadedOnce) {
+          loadedOnce = true;
+          return first;
+        }
+        return load(o.config);
+      },
+      log,
+      clock: systemDaemonClock(),
+    });
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(EXIT.failure);
+      }
+      stopping = true;
+      log.info({ signal }, 'stopping: aborting the running test, closing the database');
+      try {
+        await daemon.stop();
+        process.exit(EXIT.ok);
+      } catch (err) {
+        log.error({ err }, 'stop failed');
+        process.exit(EXIT.failure);
+      }
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGHUP', () => {
+      log.info('SIGHUP: reloading config');
+      try {
+        daemon.reload();
+      } catch {
+        /* logged; the running config stays */
+      }
+    });
+    await daemon.start();
+  });
+
+program
+  .command('status')
+  .description(
+    'identity, collector, last results, outbox, dead letters, next runs, budget; exit 7 when something needs attention',
+  )
+  .addOption(configOpt())
+  .option('--json', 'print the status as JSON')
+  .option('--offline', 'do not contact the collector')
+  .action(async (o: { config: string; json?: boolean; offline?: boolean }) => {
+    const loaded = load(o.config);
+    const report = await gatherStatus(loaded, { live: !o.offline });
+    console.log(o.json ? JSON.stringify(report, null, 2) : formatStatus(report, loaded.config.schedule.timezone));
+    process.exitCode = report.attention.length > 0 ? EXIT.attention : EXIT.ok;
+  });
+
+program
   .command('test')
   .description('run one test now and show its progress, then queue and push the result')
-  .addArgument(new Argument('<kind>', 'test kind').choices([...RESULT_KINDS]))
+  .argument('<kind>', `test kind: ${Object.keys(probes).join(', ')}`)
   .addOption(configOpt())
   .option('--json', 'print the result as JSON')
   .option('--no-push', 'do not queue or push the result')
-  .action(async (kind: ResultKind, o: { config: string; json?: boolean; push: boolean }) => {
-    const config = loadConfig({ file: o.config });
-    const log = createLogger(o.json ? 'silent' : config.log.level === 'info' ? 'warn' : config.log.level);
+  .action(async (kind: string, o: { config: string; json?: boolean; push: boolean }) => {
     const probe = probeFor(kind);
-    if (!probe) throw new HatangError('HATANG_ERR_CONFIG', `test kind ${kind} is not available in this agent version`);
+    if (!probe) {
+      throw new HatangError(
+        'HATANG_ERR_CONFIG',
+        `no "${kind}" test in this agent; it knows ${Object.keys(probes).join(', ')}`,
+      );
+    }
+    const { config } = load(o.config);
+    const log = createLogger(quietLevel(config.log.level, o.json));
     const clock = systemClock();
-    const tty = process.stderr.isTTY && !o.json;
-    const r = await runProbe(probe, {
-      config,
-      clock,
-      log,
-      timeoutMs: 120_000,
-      onProgress: (p) => {
-        if (o.json) return;
-        const rate = p.bps !== undefined ? ` ${(p.bps / 1e6).toFixed(1)} Mbit/s` : '';
-        const pct = p.fraction !== undefined ? ` ${Math.round(p.fraction * 100)}%` : '';
-        const line = `${p.phase}${pct}${rate}${p.message ? ` ${p.message}` : ''}`;
-        if (tty) process.stderr.write(`\r\x1b[K${line}`);
-      },
-    });
-    if (tty) process.stderr.write('\r\x1b[K');
-    console.log(o.json ? JSON.stringify(r) : describeResult(r));
-    if (o.push) {
-      const outbox = Outbox.inDir(config.stateDir);
-      try {
+    const outbox = o.push ? Outbox.inDir(config.stateDir) : undefined;
+    const budget = outbox ? new Budget(outbox, config.budget, config.schedule.timezone) : undefined;
+    const ac = new AbortController();
+    const onSignal = (sig: string) => {
+      process.stderr.write(`\n${sig}: aborting the test; the partial result is kept\n`);
+      ac.abort(new DOMException(`${sig}: the test was stopped`, 'AbortError'));
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    try {
+      if (budget?.isHeavy(kind)) {
+        const s = budget.state(clock.now());
+        if (s.level === 'paused' || s.level === 'halved')
+          process.stderr.write(
+            `note: data budget ${s.percent.toFixed(0)} % used; scheduled ${kind} tests are ${s.level === 'paused' ? 'paused' : 'halved'}. Running this one because you asked.\n`,
+          );
+      }
+      const tty = process.stderr.isTTY && !o.json;
+      let lastPhase = '';
+      const startedAt = clock.now();
+      const r = await runProbe(probe, {
+        config,
+        clock,
+        log,
+        signal: ac.signal,
+        timeoutMs: (config.schedule.tests[kind]?.timeoutSeconds ?? 180) * 1000,
+        onProgress: (p) => {
+          if (o.json) return;
+          const rate = p.bps !== undefined ? ` ${(p.bps / 1e6).toFixed(1)} Mbit/s` : '';
+          const pct = p.fraction !== undefined ? ` ${Math.round(p.fraction * 100)}%` : '';
+          if (tty) process.stderr.write(`\r\x1b[K${p.phase}${pct}${rate}${p.message ? ` ${p.message}` : ''}`);
+          else if (p.phase !== lastPhase) process.stderr.write(`${p.phase}…\n`);
+          lastPhase = p.phase;
+        },
+      });
+      if (tty) process.stderr.write('\r\x1b[K');
+      let pushed: string | undefined;
+      if (outbox && budget) {
         outbox.enqueue(r, clock.now());
+        budget.record(kind, r.bytesUsed, clock.now());
+        outbox.recordRun({
+          kind,
+          reason: 'manual',
+          planned_at: startedAt,
+          started_at: startedAt,
+          ended_at: clock.now(),
+          outcome: 'done',
+          detail: null,
+          result_id: r.id,
+          status: r.status,
+          summary: summarise(r),
+          bytes: r.bytesUsed,
+        });
         if (config.collector.token) {
           const up = new Uplink({
             collectorUrl: config.collector.url,
@@ -64,87 +201,87 @@ program
             outbox,
             clock,
             log,
+            onBytes: (b) => budget.record('uplink', b, clock.now(), 0),
           });
           const d = await up.drain();
-          if (!o.json)
-            console.log(
-              d.last.kind === 'empty'
-                ? 'pushed to the collector'
-                : `queued; push pending: ${'reason' in d.last ? d.last.reason : ''}`,
-            );
+          pushed =
+            d.last.kind === 'empty'
+              ? 'pushed to the collector'
+              : `queued; push pending: ${'reason' in d.last ? d.last.reason : ''}`;
+        } else {
+          pushed = 'queued; not enrolled, so not pushed (hatang-agent enroll)';
         }
-      } finally {
-        outbox.close();
       }
+      if (o.json) console.log(JSON.stringify(pushed ? { result: r, push: pushed } : { result: r }));
+      else console.log(`${describeResult(r)}${pushed ? `\n${pushed}` : ''}`);
+      process.exitCode = r.status === 'error' ? EXIT.testFailed : EXIT.ok;
+    } finally {
+      outbox?.close();
     }
-    process.exitCode = r.status === 'error' ? EXIT.testFailed : EXIT.ok;
   });
 
 program
-  .command('run')
-  .description('run as a daemon: scheduled tests, durable outbox, uplink')
+  .command('enroll')
+  .description(
+    'trade a one-time enrolment code for an agent id and token; write the config and fetch the central config',
+  )
+  .requiredOption('--collector <url>', 'base URL of the provincial collector')
+  .requiredOption('--code <code>', 'one-time enrolment code from the province, e.g. 7KQ2-M9XD-4TRB')
   .addOption(configOpt())
-  .addOption(new Option('--every <seconds>', 'seconds between test cycles').default('3600'))
-  .option('--tests <kinds>', 'comma-separated kinds per cycle', 'latency,speed')
-  .option('--now', 'run a cycle at start')
-  .action(async (o: { config: string; every: string; tests: string; now?: boolean }) => {
-    const config = loadConfig({ file: o.config });
-    const log = createLogger(config.log.level);
-    const clock = systemClock();
-    const outbox = Outbox.inDir(config.stateDir);
-    const uplink = new Uplink({
-      collectorUrl: config.collector.url,
-      token: requireToken(config.collector.token),
-      outbox,
-      clock,
-      log,
-      batchSize: config.uplink.batchSize,
-      timeoutMs: config.uplink.timeoutMs,
-    });
-    const kinds = o.tests.split(',').map((s) => s.trim()) as ResultKind[];
-    const daemon = new Daemon({
-      config,
-      clock,
-      log,
-      outbox,
-      uplink,
-      kinds,
-      everyMs: Number(o.every) * 1000,
-      runAtStart: o.now ?? false,
-      onResult: (r) => log.info({ id: r.id, kind: r.kind, status: r.status }, 'result queued'),
-    });
-    log.info({ version: VERSION, collector: config.collector.url }, 'agent started');
-    daemon.start();
-    const stop = async (signal: string) => {
-      log.info({ signal }, 'stopping');
-      await daemon.stop();
-      outbox.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+  .option(
+    '--state-dir <dir>',
+    'state directory (token, outbox); default: the config file’s stateDir or /var/lib/hatang-agent',
+  )
+  .option('--json', 'print the outcome as JSON')
+  .action(async (o: { collector: string; code: string; config: string; stateDir?: string; json?: boolean }) => {
+    const r = await enroll({ collectorUrl: o.collector, code: o.code, configFile: o.config, stateDir: o.stateDir });
+    if (o.json) {
+      console.log(JSON.stringify(r));
+      return;
+    }
+    console.log(
+      [
+        `enrolled as agent ${r.agentId}`,
+        `  name      ${r.name}`,
+        `  commune   ${r.commune ?? '—'} · ${r.access}${r.isp ? ` · ${r.isp}` : ''}`,
+        `  config    ${r.configFile}`,
+        `  token     ${r.tokenFile} (mode 0600)`,
+        `  central   ${r.central === 'fetched' ? 'config fetched' : `not fetched yet (${r.central}); the daemon retries`}`,
+        ...(r.replaced ? [`  replaced  the previous enrolment as agent ${r.replaced}`] : []),
+        'next: systemctl restart hatang-agent, then hatang-agent status',
+      ].join('\n'),
+    );
   });
 
 program
   .command('push')
   .description('push queued results to the collector now')
   .addOption(configOpt())
-  .action(async (o: { config: string }) => {
-    const config = loadConfig({ file: o.config });
-    const log = createLogger(config.log.level);
+  .option('--json', 'print the outcome as JSON')
+  .action(async (o: { config: string; json?: boolean }) => {
+    const { config } = load(o.config);
+    const log = createLogger(quietLevel(config.log.level, o.json));
     const outbox = Outbox.inDir(config.stateDir);
     try {
+      const clock = systemClock();
+      const budget = new Budget(outbox, config.budget, config.schedule.timezone);
       const up = new Uplink({
         collectorUrl: config.collector.url,
         token: requireToken(config.collector.token),
         outbox,
-        clock: systemClock(),
+        clock,
         log,
+        batchSize: config.uplink.batchSize,
+        timeoutMs: config.uplink.timeoutMs,
+        onBytes: (b) => budget.record('uplink', b, clock.now(), 0),
       });
       const d = await up.drain();
-      console.log(
-        `accepted ${d.accepted}, duplicate ${d.duplicate}, rejected ${d.rejected}; outbox ${outbox.depth().count} left`,
-      );
+      const left = outbox.depth().count;
+      if (o.json) console.log(JSON.stringify({ ...d, left }));
+      else
+        console.log(
+          `accepted ${d.accepted}, duplicate ${d.duplicate}, rejected ${d.rejected}; ${left} left in the outbox${d.last.kind === 'retry' || d.last.kind === 'fatal' ? ` (${d.last.reason})` : ''}`,
+        );
       if (d.last.kind !== 'empty') process.exitCode = EXIT.collector;
     } finally {
       outbox.close();
@@ -154,27 +291,92 @@ program
 const configCmd = program.command('config').description('configuration');
 configCmd
   .command('check')
-  .description('validate the config file and environment, and print the result')
+  .description('validate the config file, environment and central config; print the effective config and schedule')
   .addOption(configOpt())
-  .option('--json', 'print the effective config as JSON')
-  .action((o: { config: string; json?: boolean }) => {
-    const config = loadConfig({ file: o.config });
-    const shown = {
-      ...config,
-      collector: { ...config.collector, token: config.collector.token ? '(set)' : undefined },
+  .option('--json', 'print the effective config and schedule as JSON')
+  .option('--env', 'list every environment variable the agent reads')
+  .action((o: { config: string; json?: boolean; env?: boolean }) => {
+    if (o.env) {
+      console.log(o.json ? JSON.stringify(envNames()) : envNames().join('\n'));
+      return;
+    }
+    const loaded = load(o.config);
+    const c = loaded.config;
+    const { jobs, notes } = scheduleJobs(c, probes as Record<string, Probe | undefined>, loaded.localKinds);
+    const now = Date.now();
+    let splayMs = 0;
+    try {
+      const ob = new Outbox(`${c.stateDir}/outbox.db`);
+      try {
+        splayMs = splayOf(ob, c);
+      } finally {
+        ob.close();
+      }
+    } catch {
+      /* state dir not writable here: show the schedule without splay */
+    }
+    const schedule = jobs.map((j) => {
+      const cron = new Cron(j.cron, c.schedule.timezone);
+      const base = cron.next(now - splayMs);
+      cron.destroy();
+      return {
+        kind: j.kind,
+        cron: j.cron,
+        jitterMinutes: j.jitterMs / 60_000,
+        timeoutSeconds: j.timeoutMs / 1000,
+        next: base === undefined ? null : new Date(base + splayMs).toISOString(),
+      };
+    });
+    const shown = { ...c, collector: { ...c.collector, token: c.collector.token ? '(set)' : undefined } };
+    const out = {
+      file: o.config,
+      config: shown,
+      schedule,
+      splayMinutes: Math.round(splayMs / 6000) / 10,
+      central: loaded.central
+        ? { fetchedAt: new Date(loaded.central.fetchedAt).toISOString(), etag: loaded.central.etag }
+        : null,
+      ignoredLocal: loaded.ignoredLocal,
+      notes,
     };
-    console.log(o.json ? JSON.stringify(shown, null, 2) : `config ok: ${o.config}`);
+    if (o.json) {
+      console.log(JSON.stringify(out, null, 2));
+      return;
+    }
+    const tz = c.schedule.timezone;
+    console.log(
+      [
+        `config ok: ${o.config}${loaded.central ? ' + central config from the collector' : ''}`,
+        `collector ${c.collector.url} · token ${c.collector.token ? 'set' : 'NOT SET (enrol first)'} · state ${c.stateDir}`,
+        `schedule (${tz}, this agent's splay ${out.splayMinutes} min):`,
+        ...schedule.map(
+          (s) =>
+            `  ${s.kind.padEnd(8)} ${s.cron.padEnd(18)} ±${s.jitterMinutes} min, limit ${s.timeoutSeconds} s, next ${s.next ? new Date(s.next).toLocaleString('sv-SE', { timeZone: tz }).slice(0, 16) : '—'}`,
+        ),
+        `budget ${c.budget.monthlyMegabytes ? `${c.budget.monthlyMegabytes} MB/month from day ${c.budget.resetDay}; ${c.budget.heavyKinds.join('/')} halve at ${c.budget.halveAtPercent} %, pause at ${c.budget.pauseAtPercent} %` : 'no limit'}`,
+        ...loaded.ignoredLocal.map((k) => `ignored local key ${k}: the province sets it (allowLocalOverride)`),
+        ...notes.map((n) => `note: ${n}`),
+      ].join('\n'),
+    );
   });
 
 try {
   await program.parseAsync();
 } catch (err) {
-  if (err instanceof HatangError) {
-    console.error(`error ${err.code}: ${err.message}${err.hint ? `\n  ${err.hint}` : ''}`);
-    process.exit(
-      err.code === 'HATANG_ERR_CONFIG' || err.code === 'HATANG_ERR_CONFIG_NOT_FOUND' ? EXIT.config : EXIT.failure,
+  const code = isHatangError(err) ? (err as HatangError).code : undefined;
+  const exit = code ? (EXIT_FOR[code] ?? EXIT.failure) : EXIT.failure;
+  if (wantsJson) {
+    const e = err as HatangError;
+    console.log(
+      JSON.stringify({
+        error: { code: code ?? 'HATANG_ERR_INTERNAL', message: e.message, ...(e.hint ? { hint: e.hint } : {}) },
+      }),
     );
+  } else if (code) {
+    const e = err as HatangError;
+    console.error(`error ${e.code}: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`);
+  } else {
+    console.error(err);
   }
-  console.error(err);
-  process.exit(EXIT.failure);
+  process.exit(exit);
 }

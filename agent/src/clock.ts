@@ -43,3 +43,30 @@ export function systemClock(): Clock {
     stamp: () => ({ bootId, uptimeMs: Math.round(uptimeAtStart + (performance.now() - perfAtStart)) }),
   };
 }
+
+/** Timers the daemon arms (monotonic, like setTimeout); injectable so tests drive time by hand. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** A clock that also arms timers: what the scheduler, uplink loop and daemon run on. */
+export type DaemonClock = Clock & Timers;
+
+export const systemTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, Math.min(ms, 2_147_483_647))),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** The system clock with real timers. */
+export function systemDaemonClock(): DaemonClock {
+  return { ...systemClock(), ...systemTimers };
+}
+
+/**
+ * A clock whose wall time is off by `offsetMs` while boot id and uptime stay true: a Pi without
+ * RTC before NTP synced. Used to test that the collector re-bases such results.
+ */
+export function skewedClock(base: Clock, offsetMs: number): Clock {
+  return { now: () => base.now() + offsetMs, stamp: () => base.stamp() };
+}

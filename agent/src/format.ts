@@ -35,3 +35,41 @@ export function describeResult(r: Result): string {
   );
   return lines.join('\n');
 }
+
+/** One line for `status` ("last results"): the headline figures of a result. */
+export function summarise(r: Result): string {
+  if (r.status === 'error' && r.error) return `error ${r.error.code} (${r.error.phase})`;
+  const parts: string[] = [];
+  switch (r.kind) {
+    case 'speed':
+      if (r.speed?.download) parts.push(`↓ ${formatMbps(r.speed.download.bps)}`);
+      if (r.speed?.upload) parts.push(`↑ ${formatMbps(r.speed.upload.bps)}`);
+      if (r.speed?.idle) parts.push(`${r.speed.idle.medianMs.toFixed(1)} ms`);
+      break;
+    case 'latency':
+      if (r.latency)
+        parts.push(`${r.latency.stats.medianMs.toFixed(1)} ms, jitter ${r.latency.stats.jitterMs.toFixed(1)} ms`);
+      break;
+    case 'udp':
+      if (r.udp)
+        parts.push(
+          `loss ${r.udp.lossPct.toFixed(1)} %${r.udp.rttMedianMs !== undefined ? `, ${r.udp.rttMedianMs.toFixed(1)} ms` : ''}`,
+        );
+      break;
+    case 'ipv6':
+      if (r.ipv6) {
+        const checks = r.ipv6.targets.flatMap((t) => t.checks);
+        const pass = checks.filter((c) => c.status === 'pass').length;
+        parts.push(`${pass}/${checks.length} checks pass`);
+      }
+      break;
+    case 'ndt7':
+      if (r.ndt7?.download) parts.push(`↓ ${formatMbps(r.ndt7.download.bps)}`);
+      if (r.ndt7?.upload) parts.push(`↑ ${formatMbps(r.ndt7.upload.bps)}`);
+      break;
+    default:
+      break;
+  }
+  const head = r.status === 'ok' ? '' : `${r.status}${r.error ? ` ${r.error.code}` : ''}: `;
+  return `${head}${parts.join(' · ') || r.status}`.slice(0, 200);
+}

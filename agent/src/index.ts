@@ -1,12 +1,36 @@
-export { type Clock, systemClock } from './clock.js';
+export { Budget, type BudgetState, periodEnd, periodStart } from './budget.js';
+export {
+  checkCentral,
+  effectiveConfig,
+  fetchCentral,
+  type LoadedConfig,
+  loadAgentConfig,
+  readCentralCache,
+  writeCentralCache,
+} from './central.js';
+export {
+  type Clock,
+  type DaemonClock,
+  skewedClock,
+  systemClock,
+  systemDaemonClock,
+  systemTimers,
+  type Timers,
+} from './clock.js';
 export { AGENT_CONFIG_SPEC, envNames, loadConfig, validateConfig } from './config.js';
-export { Daemon } from './daemon.js';
+export { Cron } from './cron.js';
+export { Daemon, type DaemonOptions, type RunValue, scheduleJobs, splayOf } from './daemon.js';
+export { enroll, type Identity, readIdentity } from './enroll.js';
+export { describeResult, summarise } from './format.js';
 export { createLogger, type Logger } from './log.js';
-export { Outbox } from './outbox/outbox.js';
+export { type DeadLetter, Outbox, type OutboxLimits } from './outbox/outbox.js';
 export { latencyProbe } from './probes/latency.js';
 export type { Probe, ProbeContext, ProbeOutcome, Progress } from './probes/probe.js';
 export { probeFor, probes } from './probes/registry.js';
 export { speedProbe } from './probes/speed.js';
-export { runProbe, serversOf } from './result.js';
+export { failedResult, runProbe, serversOf } from './result.js';
+export { type JobSpec, type RunEvent, Scheduler } from './scheduler.js';
+export { formatStatus, gatherStatus, type StatusReport } from './status.js';
+export { ManualClock } from './testing.js';
 export { parseRetryAfter, Uplink } from './uplink.js';
 export { VERSION } from './version.js';

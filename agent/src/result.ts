@@ -73,3 +73,36 @@ export async function runProbe<K extends ResultKind>(probe: Probe<K>, o: RunProb
   };
   return result as Result;
 }
+
+/**
+ * A result for a test that produced none of its own: one the scheduler abandoned after it ignored
+ * the abort of an overrun. Recorded like any other, so the province sees the gap and why.
+ */
+export function failedResult(
+  kind: ResultKind,
+  o: {
+    config: AgentConfig;
+    startedWall: number;
+    stamp: import('@hatang/shared').ClockStamp;
+    durationMs: number;
+    error: { code: string; phase: string; message: string };
+  },
+): Result {
+  return {
+    id: uuidv7({ msecs: o.startedWall }),
+    kind,
+    startedAt: new Date(o.startedWall).toISOString(),
+    clock: o.stamp,
+    durationMs: Math.max(0, Math.round(o.durationMs)),
+    status: 'error',
+    error: o.error,
+    network: {
+      access: o.config.agent.access,
+      family: o.config.speed.family === '6' ? 6 : 4,
+      ...(o.config.agent.isp ? { isp: o.config.agent.isp } : {}),
+      ...(o.config.agent.iface ? { iface: o.config.agent.iface } : {}),
+    },
+    bytesUsed: 0,
+    agentVersion: VERSION,
+  } as Result;
+}

@@ -5,6 +5,9 @@ import {
   type IngestEnvelope,
   type IngestResponse,
   MAX_BATCH_RESULTS,
+  UPLINK_MAX_BACKOFF_MS,
+  UPLINK_MAX_RETRY_AFTER_MS,
+  UPLINK_MIN_BACKOFF_MS,
   WIRE_SCHEMA_VERSION,
 } from '@hatang/shared';
 import { type Dispatcher, request } from 'undici';
@@ -26,6 +29,8 @@ export interface UplinkOptions {
   maxBackoffMs?: number;
   /** Random source in [0, 1), injectable for tests. */
   random?: () => number;
+  /** Bytes each push moved over the line (request + answer), for the data budget. */
+  onBytes?: (bytes: number) => void;
 }
 
 export type PushOutcome =
@@ -34,46 +39,85 @@ export type PushOutcome =
   | { kind: 'retry'; afterMs: number; reason: string }
   | { kind: 'fatal'; reason: string; code: string };
 
+/** What `status` shows about pushing; persisted in the outbox's kv table. */
+export interface UplinkState {
+  lastAttemptAt?: number;
+  lastSuccessAt?: number;
+  lastError?: string;
+  /** No push before this wall time (backoff or Retry-After). */
+  notBefore?: number;
+  failures: number;
+}
+
 /** Parse Retry-After (seconds or HTTP date) into ms; undefined when absent or invalid. */
 export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
+  const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!v) return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
   const d = Date.parse(v);
   return Number.isNaN(d) ? undefined : Math.max(0, d - now);
 }
 
+/** Rough bytes of HTTP/1.1 headers both ways, for the data budget. */
+const HTTP_OVERHEAD_BYTES = 600;
+
 /**
- * Pushes the outbox to the collector in batches. A result leaves the outbox only when the
- * collector acknowledged it; failures back off exponentially with jitter, and 429/503 wait as
- * the collector says (Retry-After).
+ * Pushes the outbox to the collector in batches (docs/agent.md "Uplink"). A result leaves the
+ * outbox only when the collector acknowledged it (accepted or duplicate); rejected ones become
+ * dead letters. Failures back off exponentially with jitter; 429/503 wait as the collector says
+ * (Retry-After, capped at UPLINK_MAX_RETRY_AFTER_MS); 413 halves the batch, and a single result
+ * still too large becomes a dead letter.
  */
 export class Uplink {
-  readonly #o: Required<Omit<UplinkOptions, 'dispatcher'>> & { dispatcher: Dispatcher | undefined };
+  readonly #o: Required<Omit<UplinkOptions, 'dispatcher' | 'onBytes'>> & Pick<UplinkOptions, 'dispatcher' | 'onBytes'>;
   #failures = 0;
   #batchSize: number;
   /** Wall-clock time before which no push is attempted. */
   notBefore = 0;
   lastError: string | undefined;
   lastSuccessAt: number | undefined;
+  lastAttemptAt: number | undefined;
 
   constructor(o: UplinkOptions) {
     this.#o = {
       batchSize: MAX_BATCH_RESULTS,
       timeoutMs: 30_000,
-      minBackoffMs: 1_000,
-      maxBackoffMs: 15 * 60_000,
+      minBackoffMs: UPLINK_MIN_BACKOFF_MS,
+      maxBackoffMs: UPLINK_MAX_BACKOFF_MS,
       random: Math.random,
       ...o,
-      dispatcher: o.dispatcher,
     };
     this.#batchSize = Math.min(this.#o.batchSize, MAX_BATCH_RESULTS);
+    const saved = o.outbox.getJson<UplinkState>('uplink.state');
+    if (saved) {
+      this.lastSuccessAt = saved.lastSuccessAt;
+      this.lastAttemptAt = saved.lastAttemptAt;
+      this.lastError = saved.lastError;
+    }
   }
 
-  /** Exponential backoff with full jitter in [½, 1] of the step. */
+  /** Exponential backoff with jitter: a uniform draw in [½, 1] of min(max, min·2^failures). */
   backoffMs(): number {
     const step = Math.min(this.#o.maxBackoffMs, this.#o.minBackoffMs * 2 ** Math.min(this.#failures, 20));
     return Math.round(step * (0.5 + 0.5 * this.#o.random()));
+  }
+
+  state(): UplinkState {
+    return {
+      failures: this.#failures,
+      ...(this.lastAttemptAt !== undefined ? { lastAttemptAt: this.lastAttemptAt } : {}),
+      ...(this.lastSuccessAt !== undefined ? { lastSuccessAt: this.lastSuccessAt } : {}),
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+      ...(this.notBefore > 0 ? { notBefore: this.notBefore } : {}),
+    };
+  }
+
+  #save(): void {
+    try {
+      this.#o.outbox.setJson('uplink.state', this.state());
+    } catch (err) {
+      this.#o.log.warn({ err }, 'could not save uplink state');
+    }
   }
 
   #retry(reason: string, afterMs?: number): PushOutcome {
@@ -81,14 +125,16 @@ export class Uplink {
     const wait = afterMs ?? this.backoffMs();
     this.notBefore = this.#o.clock.now() + wait;
     this.lastError = reason;
+    this.#save();
     this.#o.log.warn({ reason, retryInMs: wait }, 'push failed; will retry');
     return { kind: 'retry', afterMs: wait, reason };
   }
 
   /** Send one batch. */
-  async pushOnce(): Promise<PushOutcome> {
+  async pushOnce(signal?: AbortSignal): Promise<PushOutcome> {
     const batch = this.#o.outbox.peek(this.#batchSize);
     if (batch.length === 0) return { kind: 'empty' };
+    this.lastAttemptAt = this.#o.clock.now();
     const env: IngestEnvelope = {
       schema: WIRE_SCHEMA_VERSION,
       sentAt: new Date(this.#o.clock.now()).toISOString(),
@@ -100,6 +146,7 @@ export class Uplink {
     let text: string;
     let headers: Record<string, string | string[] | undefined>;
     try {
+      const timeout = AbortSignal.timeout(this.#o.timeoutMs);
       const res = await request(new URL(`${API_PREFIX}/results`, this.#o.collectorUrl), {
         method: 'POST',
         body,
@@ -108,54 +155,96 @@ export class Uplink {
           'content-type': 'application/json',
           'content-encoding': 'gzip',
         },
-        signal: AbortSignal.timeout(this.#o.timeoutMs),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         ...(this.#o.dispatcher ? { dispatcher: this.#o.dispatcher } : {}),
       });
       status = res.statusCode;
       headers = res.headers;
       text = await res.body.text();
     } catch (err) {
-      return this.#retry(`collector unreachable: ${(err as Error).message}`);
+      this.#o.onBytes?.(body.length + HTTP_OVERHEAD_BYTES);
+      if (signal?.aborted) return { kind: 'retry', afterMs: 0, reason: 'push aborted: the agent is stopping' };
+      const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+      const why = e.cause?.code ?? e.code ?? e.name;
+      return this.#retry(`collector unreachable: ${why}${e.message ? ` (${e.message})` : ''}`);
     }
+    this.#o.onBytes?.(body.length + Buffer.byteLength(text) + HTTP_OVERHEAD_BYTES);
+    const now = this.#o.clock.now();
     if (status === 200) {
-      const ack = JSON.parse(text) as IngestResponse;
-      const now = this.#o.clock.now();
-      this.#o.outbox.settle([...ack.accepted, ...ack.duplicate], ack.rejected, now);
+      let ack: IngestResponse;
+      try {
+        ack = JSON.parse(text) as IngestResponse;
+        if (!Array.isArray(ack.accepted) || !Array.isArray(ack.duplicate) || !Array.isArray(ack.rejected))
+          throw new Error('not an ingest answer');
+      } catch {
+        return this.#retry(`collector answered 200 with something that is not an ingest answer: ${text.slice(0, 120)}`);
+      }
+      // Only ids of this batch are settled, whatever the answer lists.
+      const ids = new Set(batch.map((r) => r.id));
+      const acked = [...ack.accepted, ...ack.duplicate].filter((id) => ids.has(id));
+      const rejected = ack.rejected.filter((r) => r.id !== null && ids.has(r.id));
+      const settled = this.#o.outbox.settle(acked, rejected, now);
+      if (settled.deleted + settled.dead === 0) {
+        return this.#retry('collector acknowledged none of the batch');
+      }
       this.#failures = 0;
       this.notBefore = 0;
       this.lastError = undefined;
       this.lastSuccessAt = now;
-      if (ack.rejected.length)
-        this.#o.log.warn({ rejected: ack.rejected }, 'collector rejected results; kept as dead letters');
+      this.#save();
+      if (rejected.length)
+        this.#o.log.warn({ rejected }, 'collector rejected results; kept as dead letters (hatang-agent status)');
       this.#batchSize = Math.min(this.#o.batchSize, this.#batchSize * 2);
       return {
         kind: 'sent',
-        accepted: ack.accepted.length,
-        duplicate: ack.duplicate.length,
-        rejected: ack.rejected.length,
+        accepted: ack.accepted.filter((id) => ids.has(id)).length,
+        duplicate: ack.duplicate.filter((id) => ids.has(id)).length,
+        rejected: rejected.length,
       };
     }
-    if (status === 413 && this.#batchSize > 1) {
-      this.#batchSize = Math.max(1, Math.floor(this.#batchSize / 2));
-      return { kind: 'retry', afterMs: 0, reason: `batch too large; retrying with ${this.#batchSize}` };
+    if (status === 413) {
+      if (batch.length > 1) {
+        this.#batchSize = Math.max(1, Math.floor(batch.length / 2));
+        this.#o.log.warn({ batch: batch.length, next: this.#batchSize }, 'batch too large; halving');
+        return { kind: 'retry', afterMs: 0, reason: `batch too large; retrying with ${this.#batchSize}` };
+      }
+      const only = batch[0]!;
+      this.#o.outbox.settle(
+        [],
+        [
+          {
+            id: only.id,
+            code: 'HATANG_ERR_PAYLOAD_TOO_LARGE',
+            message: 'this one result is larger than the collector accepts',
+          },
+        ],
+        now,
+      );
+      this.#o.log.error({ id: only.id }, 'a single result is too large for the collector; kept as a dead letter');
+      return { kind: 'sent', accepted: 0, duplicate: 0, rejected: 1 };
     }
     if (status === 429 || status === 503) {
-      const after = parseRetryAfter(headers['retry-after'], this.#o.clock.now());
-      return this.#retry(`collector busy (HTTP ${status})`, after);
+      const asked = parseRetryAfter(headers['retry-after'], now);
+      const after = asked === undefined ? undefined : Math.min(asked, UPLINK_MAX_RETRY_AFTER_MS);
+      return this.#retry(
+        `collector busy (HTTP ${status}${asked !== undefined ? `, Retry-After ${Math.round(asked / 1000)} s` : ''})`,
+        after,
+      );
     }
     if (status === 401 || status === 403) {
-      this.lastError = `collector refused the agent token (HTTP ${status})`;
-      this.#failures++;
-      this.notBefore = this.#o.clock.now() + this.backoffMs();
-      return { kind: 'fatal', reason: this.lastError, code: 'HATANG_ERR_UNAUTHORIZED' };
+      const out = this.#retry(`collector refused the agent token (HTTP ${status}): enrol again`);
+      return { kind: 'fatal', reason: (out as { reason: string }).reason, code: 'HATANG_ERR_UNAUTHORIZED' };
     }
     return this.#retry(`collector answered HTTP ${status}: ${text.slice(0, 200)}`);
   }
 
   /** Push until the outbox is empty or a push fails. Returns the totals. */
-  async drain(): Promise<{ accepted: number; duplicate: number; rejected: number; last: PushOutcome }> {
+  async drain(
+    signal?: AbortSignal,
+  ): Promise<{ accepted: number; duplicate: number; rejected: number; last: PushOutcome }> {
     const total = { accepted: 0, duplicate: 0, rejected: 0 };
     for (;;) {
+      if (signal?.aborted) return { ...total, last: { kind: 'retry', afterMs: 0, reason: 'stopping' } };
       if (this.#o.clock.now() < this.notBefore)
         return {
           ...total,
@@ -165,14 +254,14 @@ export class Uplink {
             reason: this.lastError ?? 'backing off',
           },
         };
-      const out = await this.pushOnce();
+      const out = await this.pushOnce(signal);
       if (out.kind === 'sent') {
         total.accepted += out.accepted;
         total.duplicate += out.duplicate;
         total.rejected += out.rejected;
         continue;
       }
-      if (out.kind === 'retry' && out.afterMs === 0) continue;
+      if (out.kind === 'retry' && out.afterMs === 0 && !signal?.aborted) continue;
       return { ...total, last: out };
     }
   }

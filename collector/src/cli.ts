@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { ACCESS_TYPES, type AccessType, HatangError } from '@hatang/shared';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { createEnrollCodes, parseTtl } from './agents/enroll-codes.js';
 import { buildApp, type Role } from './app.js';
 import { loadCollectorConfig } from './config.js';
 import { openDb } from './storage/db.js';
@@ -151,6 +152,119 @@ agents
         });
       }
       console.log(`revoked ${id}`);
+    } finally {
+      db.close();
+    }
+  });
+
+const enrollCode = program
+  .command('enroll-code')
+  .description('one-time enrolment codes: one per agent box, traded by `hatang-agent enroll` for a token');
+
+enrollCode
+  .command('create')
+  .description('make a one-time enrolment code for one agent (shown once)')
+  .requiredOption('--name <name>', 'name of the agent, e.g. the commune office')
+  .requiredOption('--commune <code>', 'GSO code of its commune')
+  .addOption(new Option('--access <type>', 'access type of its line').choices([...ACCESS_TYPES]).makeOptionMandatory())
+  .option('--isp <isp>', 'ISP of its line')
+  .option('--plan-mbps <mbps>', 'contracted download speed, Mbit/s', (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+    return n;
+  })
+  .option('--expires <duration>', 'lifetime: a number and m, h or d', '7d')
+  .option('--json', 'print JSON')
+  .addOption(dataOpt())
+  .addOption(dbOpt())
+  .action(
+    (o: {
+      name: string;
+      commune: string;
+      access: AccessType;
+      isp?: string;
+      planMbps?: number;
+      expires: string;
+      json?: boolean;
+      data: string;
+      db?: string;
+    }) => {
+      const ttlMs = parseTtl(o.expires);
+      const db = openDb({ path: dbPathOf(o) });
+      try {
+        const { row, code } = createEnrollCodes(db).create(
+          {
+            name: o.name,
+            communeCode: o.commune,
+            access: o.access,
+            isp: o.isp ?? null,
+            planMbps: o.planMbps ?? null,
+            ttlMs,
+          },
+          Date.now(),
+        );
+        const expiresAt = new Date(row.expires_at).toISOString();
+        if (o.json) {
+          console.log(
+            JSON.stringify({
+              id: row.id,
+              code,
+              name: row.name,
+              commune: row.commune_code,
+              access: row.access,
+              isp: row.isp,
+              expiresAt,
+            }),
+          );
+        } else {
+          console.log(
+            `enrolment code ${code}\n  for ${row.name} (commune ${row.commune_code}, ${row.access}${row.isp ? `, ${row.isp}` : ''})\n  valid until ${expiresAt}, once\n  on the agent: hatang-agent enroll --collector <this collector's URL> --code ${code}\nThe code is shown only now; only its hash is stored.`,
+          );
+        }
+      } finally {
+        db.close();
+      }
+    },
+  );
+
+enrollCode
+  .command('list')
+  .description('list enrolment codes (usable ones; --all for used, expired and revoked too)')
+  .option('--all', 'include used, expired and revoked codes')
+  .option('--json', 'print JSON')
+  .addOption(dataOpt())
+  .addOption(dbOpt())
+  .action((o: { all?: boolean; json?: boolean; data: string; db?: string }) => {
+    const db = openDb({ path: dbPathOf(o) });
+    try {
+      const rows = createEnrollCodes(db).list(Date.now(), { all: o.all ?? false });
+      if (o.json) console.log(JSON.stringify(rows, null, 2));
+      else if (rows.length === 0)
+        console.log(o.all ? 'no enrolment codes' : 'no usable enrolment codes (--all shows the rest)');
+      else
+        for (const r of rows)
+          console.log(
+            `${r.id}  ${r.code_hint}-…  ${r.state.padEnd(7)}  ${r.access.padEnd(6)}  ${(r.commune_code ?? '').padEnd(6)}  until ${new Date(r.expires_at).toISOString()}  ${r.name}${r.agent_id ? `  → agent ${r.agent_id}` : ''}`,
+          );
+    } finally {
+      db.close();
+    }
+  });
+
+enrollCode
+  .command('revoke <id>')
+  .description('revoke an unused enrolment code')
+  .addOption(dataOpt())
+  .addOption(dbOpt())
+  .action((id: string, o: { data: string; db?: string }) => {
+    const db = openDb({ path: dbPathOf(o) });
+    try {
+      if (!createEnrollCodes(db).revoke(id, Date.now())) {
+        throw new HatangError('HATANG_ERR_NOT_FOUND', `no unused, unrevoked enrolment code ${id}`, {
+          hint: 'List codes with: hatang-collector enroll-code list --all',
+        });
+      }
+      console.log(`revoked enrolment code ${id}`);
     } finally {
       db.close();
     }

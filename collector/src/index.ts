@@ -1,3 +1,11 @@
+export { centralConfigFor, etagOf } from './agents/central-config.js';
+export {
+  createEnrollCodes,
+  type EnrollCodeRow,
+  type EnrollCodes,
+  normaliseCode,
+  parseTtl,
+} from './agents/enroll-codes.js';
 export { type BuildAppOptions, buildApp, type Role } from './app.js';
 export { COLLECTOR_CONFIG_SPEC, loadCollectorConfig } from './config.js';
 export { type Db, migrate, openDb } from './storage/db.js';

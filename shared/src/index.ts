@@ -1,5 +1,6 @@
 export * from './config-loader.js';
 export * from './errors.js';
+export * from './schemas/agent-central.js';
 export * from './schemas/agent-config.js';
 export * from './schemas/collector-config.js';
 export * from './schemas/common.js';

@@ -86,3 +86,59 @@ export const REPORT_TZ_OFFSET_MS = 7 * 3_600_000;
 export const OFFICE_HOURS: readonly [number, number] = [8, 17];
 /** Evening peak, local time, [start, end) in hours. */
 export const EVENING_PEAK_HOURS: readonly [number, number] = [19, 23];
+
+// ---------------------------------------------------------------------------------------------
+// Agent daemon: schedule, outbox, uplink, budget, enrolment (docs/agent.md, docs/protocol.md §4–5)
+// ---------------------------------------------------------------------------------------------
+
+/** One scheduled test kind: a cron expression (agent's schedule.timezone) plus its limits. */
+export interface TestScheduleDefault {
+  /** Cron expression (5 fields, or 6 with seconds) for fixed lines. */
+  cron: string;
+  /** Cron expression used instead when speed.profile is `metered`; absent: same as `cron`. */
+  meteredCron?: string;
+  /** Each run moves by a uniform random amount in ±jitterMinutes. */
+  jitterMinutes: number;
+  /** A run longer than this is aborted and recorded as overrun, seconds. */
+  timeoutSeconds: number;
+}
+
+/**
+ * Built-in schedule per test kind (DESIGN.md §3 "Schedule"): latency, UDP and IPv6 hourly (at
+ * different minutes so they do not queue behind each other), speed every 2 h ± 30 min on fixed
+ * lines (≈360 a month, above the 300 samples/month of Công văn 5691/BTTTT-CVT) and every 4 h on
+ * metered ones, ndt7 three times a day. A kind the agent's probe registry lacks is not scheduled.
+ */
+export const DEFAULT_TEST_SCHEDULE: Readonly<Record<string, TestScheduleDefault>> = {
+  latency: { cron: '0 * * * *', jitterMinutes: 0, timeoutSeconds: 60 },
+  udp: { cron: '20 * * * *', jitterMinutes: 0, timeoutSeconds: 90 },
+  ipv6: { cron: '40 * * * *', jitterMinutes: 0, timeoutSeconds: 120 },
+  speed: { cron: '0 */2 * * *', meteredCron: '0 */4 * * *', jitterMinutes: 30, timeoutSeconds: 180 },
+  ndt7: { cron: '0 4,12,20 * * *', jitterMinutes: 30, timeoutSeconds: 120 },
+};
+
+/** The scheduler re-reads the wall clock at least this often, ms, so a clock step (NTP) is noticed. */
+export const SCHEDULER_MAX_SLEEP_MS = 60_000;
+
+/**
+ * After an overrunning test is aborted, how long the scheduler waits for the probe to wind down
+ * before it abandons it, records an error result and moves on, ms.
+ */
+export const OVERRUN_GRACE_MS = 15_000;
+
+/** First backoff step after a failed push, ms; doubles per failure. */
+export const UPLINK_MIN_BACKOFF_MS = 1_000;
+/** Longest backoff between failed pushes, ms (15 min). */
+export const UPLINK_MAX_BACKOFF_MS = 15 * 60_000;
+/** Longest `Retry-After` the agent honours, ms (1 h); longer values are cut to this. */
+export const UPLINK_MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** Characters of an enrolment code (Crockford base32, 5 bits each: 60 bits of entropy). */
+export const ENROLL_CODE_CHARS = 12;
+/** Default lifetime of an enrolment code, ms (7 days). */
+export const ENROLL_CODE_DEFAULT_TTL_MS = 7 * 86_400_000;
+/** Longest lifetime of an enrolment code, ms (90 days). */
+export const ENROLL_CODE_MAX_TTL_MS = 90 * 86_400_000;
+
+/** Version of the central agent config document (`GET /api/v1/agent/config`). */
+export const CENTRAL_CONFIG_SCHEMA_VERSION = 1;

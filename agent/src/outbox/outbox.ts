@@ -1,31 +1,78 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HatangError, type Result } from '@hatang/shared';
+import { HatangError, MAX_INGEST_BODY_BYTES, type Result } from '@hatang/shared';
 import Database from 'better-sqlite3';
 
 /**
- * The durable outbox: every result is written here (synchronous=FULL: it survives SIGKILL and
- * power loss) before any attempt to send it, and deleted only when the collector acknowledged it
- * (accepted or duplicate). Results the collector rejects move to `dead_letters` with its reason.
+ * The durable outbox (docs/agent.md "Outbox"): every result is written here before any attempt to
+ * send it and deleted only when the collector acknowledged it (accepted or duplicate). Results the
+ * collector rejects move to `dead_letters` with its reason.
+ *
+ * Durability: WAL with synchronous=FULL, so a committed result survives SIGKILL and power loss.
+ *
+ * Bounded disk use (the policy):
+ * - pending results: at most `maxBytes` of result JSON; past it the OLDEST pending results are
+ *   dropped, counted (`dropped` in status) and logged — the newest data is kept;
+ * - dead letters: at most `maxDeadLetters`; past it the oldest are deleted;
+ * - run records (for `status`): the newest `keepRuns`;
+ * - the WAL is truncated to 4 MiB after checkpoints and freed pages are returned to the file system
+ *   (incremental auto-vacuum), so the file shrinks after a long offline period drains.
  */
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS outbox (
-     seq        INTEGER PRIMARY KEY,
-     id         TEXT NOT NULL UNIQUE,
-     kind       TEXT NOT NULL,
-     created_at INTEGER NOT NULL,
-     body       TEXT NOT NULL
-   )`,
-  `CREATE TABLE IF NOT EXISTS dead_letters (
-     id         TEXT PRIMARY KEY,
-     kind       TEXT NOT NULL,
-     created_at INTEGER NOT NULL,
-     failed_at  INTEGER NOT NULL,
-     code       TEXT NOT NULL,
-     message    TEXT NOT NULL,
-     body       TEXT NOT NULL
-   )`,
-  `CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+
+/** Room left in a batch for the envelope around the results, bytes. */
+const ENVELOPE_ROOM = 4096;
+/** WAL size kept after a checkpoint, bytes. */
+const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
+
+const MIGRATIONS: string[][] = [
+  // 1: the first cut
+  [
+    `CREATE TABLE IF NOT EXISTS outbox (
+       seq        INTEGER PRIMARY KEY,
+       id         TEXT NOT NULL UNIQUE,
+       kind       TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       body       TEXT NOT NULL
+     )`,
+    `CREATE TABLE IF NOT EXISTS dead_letters (
+       id         TEXT PRIMARY KEY,
+       kind       TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       failed_at  INTEGER NOT NULL,
+       code       TEXT NOT NULL,
+       message    TEXT NOT NULL,
+       body       TEXT NOT NULL
+     )`,
+    `CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  ],
+  // 2: sizes for the disk bound, run records, data usage
+  [
+    'ALTER TABLE outbox ADD COLUMN size INTEGER NOT NULL DEFAULT 0',
+    'UPDATE outbox SET size = length(CAST(body AS BLOB))',
+    'CREATE INDEX IF NOT EXISTS dead_letters_failed ON dead_letters (failed_at)',
+    `CREATE TABLE IF NOT EXISTS runs (
+       seq         INTEGER PRIMARY KEY,
+       kind        TEXT NOT NULL,
+       reason      TEXT NOT NULL,
+       planned_at  INTEGER NOT NULL,
+       started_at  INTEGER,
+       ended_at    INTEGER,
+       outcome     TEXT NOT NULL,
+       detail      TEXT,
+       result_id   TEXT,
+       status      TEXT,
+       summary     TEXT,
+       bytes       INTEGER
+     )`,
+    'CREATE INDEX IF NOT EXISTS runs_kind ON runs (kind, seq)',
+    `CREATE TABLE IF NOT EXISTS usage (
+       period     TEXT NOT NULL,
+       kind       TEXT NOT NULL,
+       bytes      INTEGER NOT NULL,
+       tests      INTEGER NOT NULL,
+       PRIMARY KEY (period, kind)
+     ) WITHOUT ROWID`,
+  ],
 ];
 
 export interface DeadLetter {
@@ -37,55 +84,189 @@ export interface DeadLetter {
   message: string;
 }
 
+export interface OutboxLimits {
+  /** Most bytes of pending result JSON kept. */
+  maxBytes: number;
+  maxDeadLetters: number;
+  keepRuns: number;
+}
+
+export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = {
+  maxBytes: 64 * 1_000_000,
+  maxDeadLetters: 1000,
+  keepRuns: 1000,
+};
+
+export interface OutboxStats {
+  /** Results waiting to be delivered. */
+  count: number;
+  /** Their JSON size, bytes. */
+  bytes: number;
+  /** When the oldest waiting result was queued, ms (agent wall clock). */
+  oldest: number | null;
+  /** Results dropped because the disk bound was reached, ever. */
+  dropped: number;
+  deadLetters: number;
+  /** Size of the database files, bytes. */
+  fileBytes: number;
+}
+
+export interface RunRow {
+  kind: string;
+  reason: string;
+  planned_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  outcome: string;
+  detail: string | null;
+  result_id: string | null;
+  status: string | null;
+  summary: string | null;
+  bytes: number | null;
+}
+
+export interface OutboxEvents {
+  /** Called when the disk bound dropped pending results. */
+  onDrop?: (count: number, bytes: number) => void;
+}
+
 export class Outbox {
   readonly db: Database.Database;
+  readonly path: string;
+  limits: OutboxLimits;
+  readonly #events: OutboxEvents;
   readonly #s;
 
-  constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(join(path, '..'), { recursive: true });
+  constructor(path: string, limits: Partial<OutboxLimits> = {}, events: OutboxEvents = {}) {
+    this.path = path;
+    this.limits = { ...DEFAULT_OUTBOX_LIMITS, ...limits };
+    this.#events = events;
     try {
+      if (path !== ':memory:') mkdirSync(join(path, '..'), { recursive: true });
       this.db = new Database(path);
+      // Must come before the first table exists; a no-op on older files.
+      this.db.pragma('auto_vacuum = INCREMENTAL');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
+      this.#migrate();
     } catch (cause) {
-      throw new HatangError('HATANG_ERR_STORAGE', `cannot open outbox ${path}`, {
+      throw new HatangError('HATANG_ERR_STORAGE', `cannot open outbox ${path}: ${(cause as Error).message}`, {
         cause,
-        hint: 'Check that stateDir exists and is writable by the agent user.',
+        hint: 'Check that stateDir exists, is writable by the agent user and the disk is not full.',
       });
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    for (const sql of SCHEMA) this.db.exec(sql);
     this.#s = {
-      insert: this.db.prepare('INSERT OR IGNORE INTO outbox (id, kind, created_at, body) VALUES (?, ?, ?, ?)'),
-      batch: this.db.prepare('SELECT id, body FROM outbox ORDER BY seq LIMIT ?'),
+      insert: this.db.prepare('INSERT OR IGNORE INTO outbox (id, kind, created_at, body, size) VALUES (?, ?, ?, ?, ?)'),
+      batch: this.db.prepare('SELECT id, body, size FROM outbox ORDER BY seq LIMIT ?'),
       del: this.db.prepare('DELETE FROM outbox WHERE id = ?'),
       get: this.db.prepare('SELECT id, kind, created_at, body FROM outbox WHERE id = ?'),
       dead: this.db.prepare(
         'INSERT OR REPLACE INTO dead_letters (id, kind, created_at, failed_at, code, message, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
-      depth: this.db.prepare('SELECT count(*) AS n, min(created_at) AS oldest FROM outbox'),
+      depth: this.db.prepare(
+        'SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes, min(created_at) AS oldest FROM outbox',
+      ),
+      oldestRows: this.db.prepare('SELECT seq, size FROM outbox ORDER BY seq LIMIT ?'),
+      delUpTo: this.db.prepare('DELETE FROM outbox WHERE seq <= ?'),
       deadCount: this.db.prepare('SELECT count(*) AS n FROM dead_letters'),
       deadList: this.db.prepare(
-        'SELECT id, kind, created_at, failed_at, code, message FROM dead_letters ORDER BY failed_at DESC LIMIT ?',
+        'SELECT id, kind, created_at, failed_at, code, message FROM dead_letters ORDER BY failed_at DESC, id LIMIT ?',
+      ),
+      deadBody: this.db.prepare('SELECT body FROM dead_letters WHERE id = ?'),
+      deadTrim: this.db.prepare(
+        'DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters ORDER BY failed_at DESC, id LIMIT -1 OFFSET ?)',
       ),
       kvGet: this.db.prepare('SELECT value FROM kv WHERE key = ?'),
       kvSet: this.db.prepare(
         'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
+      kvDel: this.db.prepare('DELETE FROM kv WHERE key = ?'),
+      runInsert: this.db.prepare(
+        `INSERT INTO runs (kind, reason, planned_at, started_at, ended_at, outcome, detail, result_id, status, summary, bytes)
+         VALUES (@kind, @reason, @planned_at, @started_at, @ended_at, @outcome, @detail, @result_id, @status, @summary, @bytes)`,
+      ),
+      runTrim: this.db.prepare('DELETE FROM runs WHERE seq <= (SELECT max(seq) FROM runs) - ?'),
+      runsRecent: this.db.prepare('SELECT * FROM runs ORDER BY seq DESC LIMIT ?'),
+      runsLatest: this.db.prepare(
+        `SELECT r.* FROM runs r JOIN (SELECT kind, max(seq) AS seq FROM runs WHERE outcome <> 'skipped' GROUP BY kind) m
+         ON r.seq = m.seq ORDER BY r.kind`,
+      ),
+      lastStarts: this.db.prepare(
+        'SELECT kind, max(started_at) AS at FROM runs WHERE started_at IS NOT NULL GROUP BY kind',
+      ),
+      freelist: this.db.prepare('PRAGMA freelist_count'),
     };
   }
 
-  static inDir(stateDir: string): Outbox {
-    return new Outbox(join(stateDir, 'outbox.db'));
+  static inDir(stateDir: string, limits: Partial<OutboxLimits> = {}, events: OutboxEvents = {}): Outbox {
+    return new Outbox(join(stateDir, 'outbox.db'), limits, events);
   }
 
+  #migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    // A file from the first cut has the tables of migration 1 but user_version 0.
+    const hasOutbox = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").get() !== undefined;
+    const from = current === 0 && hasOutbox ? 1 : current;
+    if (from > MIGRATIONS.length) {
+      throw new Error(`outbox schema ${from} is newer than this agent knows (${MIGRATIONS.length})`);
+    }
+    for (let v = from; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        for (const sql of MIGRATIONS[v]!) this.db.exec(sql);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  /** Queue a result (durably), then enforce the disk bound. Queuing the same id twice is a no-op. */
   enqueue(result: Result, now: number): void {
-    this.#s.insert.run(result.id, result.kind, now, JSON.stringify(result));
+    const body = JSON.stringify(result);
+    const size = Buffer.byteLength(body);
+    let dropped = { count: 0, bytes: 0 };
+    this.db.transaction(() => {
+      this.#s.insert.run(result.id, result.kind, now, body, size);
+      dropped = this.#enforceBound();
+    })();
+    if (dropped.count > 0) this.#events.onDrop?.(dropped.count, dropped.bytes);
   }
 
-  /** The oldest `limit` results, in the order they were measured. */
-  peek(limit: number): Result[] {
-    return (this.#s.batch.all(limit) as Array<{ body: string }>).map((r) => JSON.parse(r.body) as Result);
+  #enforceBound(): { count: number; bytes: number } {
+    const d = this.#s.depth.get() as { n: number; bytes: number };
+    let excess = d.bytes - this.limits.maxBytes;
+    if (excess <= 0) return { count: 0, bytes: 0 };
+    let count = 0;
+    let bytes = 0;
+    let upTo = 0;
+    // Never drop the newest result.
+    for (const row of this.#s.oldestRows.iterate(Math.max(0, d.n - 1)) as Iterable<{ seq: number; size: number }>) {
+      if (excess <= 0) break;
+      excess -= row.size;
+      bytes += row.size;
+      count++;
+      upTo = row.seq;
+    }
+    if (count === 0) return { count, bytes };
+    this.#s.delUpTo.run(upTo);
+    this.set('outbox.dropped', String(Number(this.get('outbox.dropped') ?? 0) + count));
+    this.set('outbox.droppedBytes', String(Number(this.get('outbox.droppedBytes') ?? 0) + bytes));
+    return { count, bytes };
+  }
+
+  /**
+   * The oldest results, in the order they were queued: at most `limit`, and at most `maxBytes` of
+   * JSON (the ingest limit less room for the envelope) — but always at least one.
+   */
+  peek(limit: number, maxBytes = MAX_INGEST_BODY_BYTES - ENVELOPE_ROOM): Result[] {
+    const out: Result[] = [];
+    let total = 0;
+    for (const r of this.#s.batch.iterate(limit) as Iterable<{ body: string; size: number }>) {
+      if (out.length > 0 && total + r.size + 1 > maxBytes) break;
+      total += r.size + 1;
+      out.push(JSON.parse(r.body) as Result);
+    }
+    return out;
   }
 
   /** Delete acknowledged results; move rejected ones to the dead letters. One transaction. */
@@ -93,22 +274,52 @@ export class Outbox {
     acked: readonly string[],
     rejected: ReadonlyArray<{ id: string | null; code: string; message: string }>,
     now: number,
-  ): void {
+  ): { deleted: number; dead: number } {
+    let deleted = 0;
+    let dead = 0;
     this.db.transaction(() => {
-      for (const id of acked) this.#s.del.run(id);
+      for (const id of acked) deleted += this.#s.del.run(id).changes;
       for (const r of rejected) {
         if (r.id === null) continue;
         const row = this.#s.get.get(r.id) as { id: string; kind: string; created_at: number; body: string } | undefined;
         if (!row) continue;
-        this.#s.dead.run(row.id, row.kind, row.created_at, now, r.code, r.message, row.body);
+        this.#s.dead.run(row.id, row.kind, row.created_at, now, r.code, r.message.slice(0, 1000), row.body);
         this.#s.del.run(r.id);
+        dead++;
       }
+      if (dead > 0) this.#s.deadTrim.run(this.limits.maxDeadLetters);
     })();
+    this.#reclaim();
+    return { deleted, dead };
   }
 
-  depth(): { count: number; oldest: number | null } {
-    const r = this.#s.depth.get() as { n: number; oldest: number | null };
-    return { count: r.n, oldest: r.oldest };
+  /** Return freed pages to the file system once enough have piled up (a drained backlog). */
+  #reclaim(): void {
+    const free = (this.#s.freelist.get() as { freelist_count: number }).freelist_count;
+    if (free >= 256) this.db.pragma(`incremental_vacuum(${free})`);
+  }
+
+  depth(): { count: number; oldest: number | null; bytes: number } {
+    const r = this.#s.depth.get() as { n: number; bytes: number; oldest: number | null };
+    return { count: r.n, oldest: r.oldest, bytes: r.bytes };
+  }
+
+  stats(): OutboxStats {
+    const d = this.depth();
+    let fileBytes = 0;
+    try {
+      const pages = this.db.pragma('page_count', { simple: true }) as number;
+      const size = this.db.pragma('page_size', { simple: true }) as number;
+      fileBytes = pages * size;
+    } catch {
+      /* not important */
+    }
+    return {
+      ...d,
+      dropped: Number(this.get('outbox.dropped') ?? 0),
+      deadLetters: this.deadLetterCount(),
+      fileBytes,
+    };
   }
 
   deadLetterCount(): number {
@@ -119,6 +330,34 @@ export class Outbox {
     return this.#s.deadList.all(limit) as DeadLetter[];
   }
 
+  deadLetterBody(id: string): Result | undefined {
+    const r = this.#s.deadBody.get(id) as { body: string } | undefined;
+    return r ? (JSON.parse(r.body) as Result) : undefined;
+  }
+
+  recordRun(r: RunRow): void {
+    this.db.transaction(() => {
+      this.#s.runInsert.run(r);
+      this.#s.runTrim.run(this.limits.keepRuns);
+    })();
+  }
+
+  recentRuns(limit = 20): Array<RunRow & { seq: number }> {
+    return this.#s.runsRecent.all(limit) as Array<RunRow & { seq: number }>;
+  }
+
+  /** The latest run of each kind that was not skipped. */
+  latestRuns(): Array<RunRow & { seq: number }> {
+    return this.#s.runsLatest.all() as Array<RunRow & { seq: number }>;
+  }
+
+  /** Wall time of the last start of each kind (for catch-up after a restart). */
+  lastStarts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.#s.lastStarts.all() as Array<{ kind: string; at: number }>) out[r.kind] = r.at;
+    return out;
+  }
+
   get(key: string): string | undefined {
     return (this.#s.kvGet.get(key) as { value: string } | undefined)?.value;
   }
@@ -127,7 +366,32 @@ export class Outbox {
     this.#s.kvSet.run(key, value);
   }
 
+  delete(key: string): void {
+    this.#s.kvDel.run(key);
+  }
+
+  getJson<T>(key: string): T | undefined {
+    const v = this.get(key);
+    if (v === undefined) return undefined;
+    try {
+      return JSON.parse(v) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  setJson(key: string, value: unknown): void {
+    this.set(key, JSON.stringify(value));
+  }
+
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      // Fold the WAL into the main file so the state directory is one file at rest.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      /* another reader holds it; the WAL is still durable */
+    }
+    this.db.close();
   }
 }

@@ -13,6 +13,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   HATANG_ERR_UNSUPPORTED_MEDIA: 415,
   HATANG_ERR_ID_TAKEN: 409,
   HATANG_ERR_RATE_LIMITED: 429,
+  HATANG_ERR_ENROLL_CODE: 403,
 };
 
 /** Fastify's own client-error codes, mapped to ours with a message a person can act on. */

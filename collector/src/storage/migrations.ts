@@ -69,4 +69,29 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 20,
+    name: 'enrolment codes',
+    sql: `
+      -- One-time enrolment codes (docs/collector.md "Enrolment"). Only a SHA-256 of the code is
+      -- kept; code_hint holds its first 4 characters so a technician can tell codes apart.
+      CREATE TABLE enroll_codes (
+        id            TEXT PRIMARY KEY,
+        code_hash     TEXT NOT NULL UNIQUE,
+        code_hint     TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        commune_code  TEXT,
+        access        TEXT NOT NULL CHECK (access IN ('fixed','mobile')),
+        isp           TEXT,
+        plan_mbps     REAL,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        used_at       INTEGER,
+        used_by_host  TEXT,
+        agent_id      TEXT REFERENCES agents(id),
+        revoked_at    INTEGER
+      );
+      CREATE INDEX enroll_codes_created ON enroll_codes (created_at);
+    `,
+  },
 ];

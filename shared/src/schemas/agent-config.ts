@@ -24,6 +24,133 @@ export const TestServer = Type.Object(
 );
 export type TestServer = Static<typeof TestServer>;
 
+/** When one test kind runs (docs/agent.md "schedule"); absent keys take the built-in default of the kind. */
+export const TestScheduleEntry = Type.Object(
+  {
+    enabled: opt(Type.Boolean({ description: 'false: never run this kind on schedule (`test <kind>` still works).' })),
+    cron: opt(
+      Type.String({
+        minLength: 9,
+        maxLength: 128,
+        description: 'Cron expression (5 fields, or 6 with seconds) in schedule.timezone.',
+      }),
+    ),
+    meteredCron: opt(
+      Type.String({
+        minLength: 9,
+        maxLength: 128,
+        description: 'Cron expression used instead of `cron` when speed.profile is metered.',
+      }),
+    ),
+    jitterMinutes: opt(
+      Type.Integer({ minimum: 0, maximum: 720, description: 'Each run moves by a random amount in ± this.' }),
+    ),
+    timeoutSeconds: opt(
+      Type.Integer({
+        minimum: 5,
+        maximum: 3600,
+        description: 'A run longer than this is aborted and recorded as overrun.',
+      }),
+    ),
+  },
+  strict,
+);
+export type TestScheduleEntry = Static<typeof TestScheduleEntry>;
+
+export const ScheduleSection = Type.Object(
+  {
+    timezone: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'IANA time zone the cron expressions are read in.',
+    }),
+    splayMinutes: Type.Integer({
+      minimum: 0,
+      maximum: 120,
+      description: 'Every run of this agent is delayed by a fixed random offset in [0, splay), chosen once per agent.',
+    }),
+    startupDelaySeconds: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      description: 'No test starts sooner than this after the daemon starts.',
+    }),
+    catchUp: Type.Boolean({
+      description: 'After the box was off past a scheduled run, run each kind once soon after start (never a burst).',
+    }),
+    stopGraceSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 300,
+      description: 'On SIGTERM, how long the running test may take to wind down and be recorded.',
+    }),
+    tests: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9]{0,31}$' }), TestScheduleEntry, {
+      additionalProperties: false,
+      description: 'Per test kind: enabled, cron, meteredCron, jitterMinutes, timeoutSeconds.',
+    }),
+  },
+  strict,
+);
+
+export const BudgetSection = Type.Object(
+  {
+    monthlyMegabytes: Type.Integer({
+      minimum: 0,
+      maximum: 100_000_000,
+      description: 'Data the agent may use per month on a metered line, MB (10^6 bytes); 0: no limit.',
+    }),
+    resetDay: Type.Integer({
+      minimum: 1,
+      maximum: 28,
+      description: 'Day of the month (local time) the data plan resets.',
+    }),
+    halveAtPercent: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      description: 'From this share of the budget, heavy kinds run half as often.',
+    }),
+    pauseAtPercent: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      description: 'From this share of the budget, heavy kinds pause until the next reset.',
+    }),
+    heavyKinds: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9]{0,31}$' }), {
+      maxItems: 16,
+      description: 'Test kinds the budget slows and pauses; the others (latency, IPv6) go on.',
+    }),
+  },
+  strict,
+);
+
+export const OutboxSection = Type.Object(
+  {
+    maxMegabytes: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      description: 'Most undelivered results kept on disk, MB; past it the oldest are dropped and counted.',
+    }),
+    maxDeadLetters: Type.Integer({
+      minimum: 10,
+      maximum: 1_000_000,
+      description: 'Most rejected results kept; past it the oldest are deleted.',
+    }),
+    keepRuns: Type.Integer({
+      minimum: 10,
+      maximum: 100_000,
+      description: 'Run records kept for `status` (last results, skips, overruns).',
+    }),
+  },
+  strict,
+);
+
+export const CentralSection = Type.Object(
+  {
+    enabled: Type.Boolean({
+      description: 'Pull central config (schedule, servers, budget, IPv6 targets) from the collector.',
+    }),
+    pollMinutes: Type.Integer({ minimum: 1, maximum: 10_080, description: 'How often the central config is checked.' }),
+  },
+  strict,
+);
+
 /**
  * The agent's local configuration file (YAML). Every key is documented in docs/agent.md; unknown
  * keys are rejected so a typo never passes silently (blackbox_exporter's KnownFields).
@@ -118,6 +245,10 @@ export const AgentConfigSchema = Type.Object(
       strict,
     ),
     // Sections added per area go below, one key each (schedule, budget, udp, ndt7, …).
+    schedule: ScheduleSection,
+    budget: BudgetSection,
+    outbox: OutboxSection,
+    central: CentralSection,
   },
   strict,
 );
@@ -134,4 +265,21 @@ export const AGENT_CONFIG_DEFAULTS: Omit<AgentConfig, 'collector'> & { collector
     uplink: { batchSize: 500, intervalMs: 60_000, timeoutMs: 30_000 },
     log: { level: 'info' },
     ipv6: { targets: [] },
+    schedule: {
+      timezone: 'Asia/Ho_Chi_Minh',
+      splayMinutes: 15,
+      startupDelaySeconds: 60,
+      catchUp: true,
+      stopGraceSeconds: 10,
+      tests: {},
+    },
+    budget: {
+      monthlyMegabytes: 0,
+      resetDay: 1,
+      halveAtPercent: 80,
+      pauseAtPercent: 100,
+      heavyKinds: ['speed', 'ndt7'],
+    },
+    outbox: { maxMegabytes: 64, maxDeadLetters: 1000, keepRuns: 1000 },
+    central: { enabled: true, pollMinutes: 60 },
   };

@@ -1,7 +1,25 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { CentralAgentSettings, OverridePath } from './agent-central.js';
 import { StringEnum } from './common.js';
 
 const strict = { additionalProperties: false } as const;
+
+/**
+ * Central agent config (docs/collector.md "Agents"): what `GET /api/v1/agent/config` hands every
+ * agent. `settings` apply to all agents; `fixed`/`mobile` are laid over them by access type.
+ */
+export const AgentsSection = Type.Object(
+  {
+    settings: CentralAgentSettings,
+    fixed: CentralAgentSettings,
+    mobile: CentralAgentSettings,
+    allowLocalOverride: Type.Array(OverridePath, {
+      maxItems: 64,
+      description: "Agent-config keys an agent's local file may override (a section name allows all its keys).",
+    }),
+  },
+  strict,
+);
 
 /**
  * The collector's configuration file (YAML; `hatang-collector serve --config FILE`). Every key is
@@ -29,6 +47,7 @@ export const CollectorConfigSchema = Type.Object(
       strict,
     ),
     // Sections added per area go below, one key each (speed, ndt7, ingest, targets, metrics, dashboard, …).
+    agents: AgentsSection,
   },
   strict,
 );
@@ -39,4 +58,10 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
   dataDir: './data',
   role: 'all',
   log: { level: 'info' },
+  agents: {
+    settings: {},
+    fixed: {},
+    mobile: { speed: { profile: 'metered' } },
+    allowLocalOverride: ['budget.monthlyMegabytes', 'budget.resetDay'],
+  },
 };

@@ -121,9 +121,17 @@ prune_releases "$KEEP"
 # agent_cli ARGS...: the installed launcher (as the service user when we are root).
 agent_cli() { "$LAUNCHER" "$@"; }
 
-enrolled() {
+# config_json KEY: a value from `hatang-agent config check --json` (the effective config, token
+# shown as "(set)"), e.g. config_json collector.url; fails when it is not set.
+config_json() {
   agent_cli config check --json --config "$CONFIG" 2>/dev/null |
-    "$NODE" -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.exit(JSON.parse(s).collector?.token ? 0 : 1))'
+    "$NODE" -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const j = JSON.parse(s); const v = process.argv[1].split(".").reduce((o, k) => o?.[k], j.config ?? j);
+      if (v === undefined || v === null || v === "") process.exit(1); console.log(v); })' "$1"
+}
+
+enrolled() {
+  config_json collector.token >/dev/null
 }
 
 if [ -n "$CODE" ]; then
@@ -132,7 +140,7 @@ if [ -n "$CODE" ]; then
   else
     url=$COLLECTOR
     if [ -z "$url" ]; then
-      url=$(agent_cli config check --json --config "$CONFIG" | "$NODE" -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).collector.url))')
+      url=$(config_json collector.url) || die "no collector.url in $CONFIG: give --collector URL"
     fi
     say "enrolling with $url"
     agent_cli enroll --collector "$url" --code "$CODE" --config "$CONFIG" --state-dir "$STATE" ||
@@ -154,6 +162,8 @@ elif [ "$START" = 1 ]; then
   svc enable hatang-agent.service
   # restart, not start: an upgrade must replace the running version.
   svc restart hatang-agent.service
+  # Give the daemon a moment to open its outbox, so the status below sees it running.
+  if use_systemctl; then sleep 3; fi
 fi
 
 say "hatang-agent $VERSION installed. Status:"

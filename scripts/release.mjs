@@ -81,7 +81,8 @@ const PRODUCTS = {
   },
 };
 
-const say = (m) => console.log(`[release] ${m}`);
+const t0 = Date.now();
+const say = (m) => console.log(`[release ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
 
 function run(cmd, args, o = {}) {
   return execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...o });

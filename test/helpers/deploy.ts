@@ -1,7 +1,16 @@
 // Helpers for the deployment tests (test/integration/deploy-*.test.ts): external tools, the
 // release tarballs, and running a service the way its systemd unit would.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -49,8 +58,28 @@ export function requireTools(tools: string[], what: string): { skip: string | un
   return { skip: reason };
 }
 
+/**
+ * Scratch space: tmpfs (/dev/shm) when there is one. Installs unpack thousands of small files,
+ * and on a shared CI disk that is most of their time.
+ */
+const scratch = (() => {
+  if (process.env.HATANG_TEST_TMP) return process.env.HATANG_TEST_TMP;
+  // Only if programs can run from it (native modules and launchers; some hosts mount it noexec).
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    const probe = mkdtempSync('/dev/shm/hatang-exec-');
+    try {
+      writeFileSync(join(probe, 'x'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      if (spawnSync(join(probe, 'x')).status === 0) return '/dev/shm';
+    } finally {
+      rmSync(probe, { recursive: true, force: true });
+    }
+  } catch {}
+  return tmpdir();
+})();
+
 export function tmp(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return mkdtempSync(join(scratch, prefix));
 }
 
 /** Every file under `dir` (relative to the repo) whose name matches. */
@@ -155,28 +184,31 @@ export function startService(argv: string[], env: NodeJS.ProcessEnv = process.en
       return l;
     }
   };
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d;
-    buf += d;
-    let i = buf.indexOf('\n');
-    while (i >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      lines.push(line);
-      const v = parse(line);
-      for (const w of [...waiters]) {
-        if (w.pred(v)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.res(v);
+  // Lines from both streams: the collector logs to stdout, the agent to stderr (stdout is for
+  // command output); systemd's journal takes both.
+  const onData = (stream: NodeJS.ReadableStream) => {
+    let buf = '';
+    stream.on('data', (d: Buffer) => {
+      out += d;
+      buf += d;
+      let i = buf.indexOf('\n');
+      while (i >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        lines.push(line);
+        const v = parse(line);
+        for (const w of [...waiters]) {
+          if (w.pred(v)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.res(v);
+          }
         }
+        i = buf.indexOf('\n');
       }
-      i = buf.indexOf('\n');
-    }
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    out += d;
-  });
+    });
+  };
+  onData(child.stdout!);
+  onData(child.stderr!);
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   return {
     child,
@@ -187,7 +219,10 @@ export function startService(argv: string[], env: NodeJS.ProcessEnv = process.en
         if (pred(v)) return Promise.resolve(v);
       }
       return new Promise((res, rej) => {
-        const t = setTimeout(() => rej(new Error(`timed out waiting for the service; output:\n${out}`)), timeoutMs);
+        const t = setTimeout(
+          () => rej(new Error(`timed out waiting for ${argv.join(' ')}; output:\n${out}`)),
+          timeoutMs,
+        );
         waiters.push({
           pred,
           res: (v) => {
@@ -197,7 +232,7 @@ export function startService(argv: string[], env: NodeJS.ProcessEnv = process.en
         });
         void exited.then((code) => {
           clearTimeout(t);
-          rej(new Error(`service exited with ${code} before it was ready; output:\n${out}`));
+          rej(new Error(`${argv.join(' ')} exited with ${code} before it was ready; output:\n${out}`));
         });
       });
     },

@@ -7,12 +7,14 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { openDb } from '@hatang/collector';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -244,4 +246,77 @@ export function startService(argv: string[], env: NodeJS.ProcessEnv = process.en
       return code;
     },
   };
+}
+
+/**
+ * Isolated roots for the install scripts (HATANG_ROOT), their launchers, and services started
+ * from the units they installed. `close()` stops every service and removes every directory.
+ */
+export function deployBed() {
+  const user = userInfo().username;
+  const cleanup: string[] = [];
+  const services: Service[] = [];
+  const track = (s: Service) => {
+    services.push(s);
+    return s;
+  };
+
+  const newRoot = (name: string) => {
+    const d = tmp(`hatang-root-${name}-`);
+    cleanup.push(d);
+    return d;
+  };
+
+  /** The environment an installer runs with in these tests. */
+  const envFor = (root: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    ...process.env,
+    HATANG_ROOT: root,
+    HATANG_USER: user,
+    HATANG_NODE: process.execPath,
+    ...extra,
+  });
+
+  /**
+   * The repository's install script with --tarball (the release ships the same file; the agent
+   * test also runs the copy inside an unpacked tarball, as a technician does).
+   */
+  const install = (product: 'agent' | 'collector', root: string, args: string[], extra: Record<string, string> = {}) =>
+    run('bash', [join(repoRoot, `deploy/install-${product}.sh`), ...args], {
+      env: envFor(root, extra),
+      timeoutMs: 180_000,
+    });
+
+  /** The installed launcher (/usr/local/bin/hatang-PRODUCT under the root). */
+  const cli = (product: 'agent' | 'collector', root: string, args: string[], extra: Record<string, string> = {}) =>
+    run(join(root, `usr/local/bin/hatang-${product}`), args, { env: { ...process.env, ...extra } });
+
+  const currentOf = (root: string, product: string) => readlinkSync(join(root, 'opt/hatang', product, 'current'));
+
+  /** Start the collector from its installed unit; resolves with its base URL. */
+  const startCollector = async (root: string, env: Record<string, string> = {}) => {
+    const argv = execStartOf(join(root, 'etc/systemd/system/hatang-collector.service'));
+    const s = track(startService(argv, { ...process.env, ...env }));
+    const line = await s.waitFor((l) => l?.msg === 'collector listening');
+    return { service: s, url: line.address as string };
+  };
+
+  const collectorDb = (root: string) =>
+    openDb({ path: join(root, 'var/lib/hatang-collector/hatang.db'), readonly: true });
+
+  const until = async <T>(what: string, f: () => T | undefined, timeoutMs = 30_000): Promise<T> => {
+    const t0 = Date.now();
+    for (;;) {
+      const v = f();
+      if (v !== undefined) return v;
+      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  const close = async () => {
+    for (const s of services) await s.stop('SIGKILL');
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+  };
+
+  return { user, cleanup, track, newRoot, envFor, install, cli, currentOf, startCollector, collectorDb, until, close };
 }

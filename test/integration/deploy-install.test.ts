@@ -6,105 +6,36 @@
 // keeps the outbox (results queued while the collector is down are delivered by the new
 // version); collector upgrade across schema migrations keeps every row and backs up first;
 // failures leave the running version in place.
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { userInfo } from 'node:os';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Outbox } from '@hatang/agent';
 import { migrations, openDb } from '@hatang/collector';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildRelease,
+  deployBed,
   execStartOf,
   type Release,
   repack,
-  repoRoot,
   requireTools,
   run,
-  type Service,
   startService,
-  tmp,
 } from '../helpers/deploy.js';
 import { makeV1Db, rowCount, snapshot, V1 } from '../helpers/v1-db.js';
 
 const tools = requireTools(['bash', 'tar', 'setpriv', 'systemd-analyze'], 'install end-to-end tests');
 const latest = Math.max(...migrations.map((m) => m.version));
-const user = userInfo().username;
 
-const cleanup: string[] = [];
-const services: Service[] = [];
-afterAll(async () => {
-  for (const s of services) await s.stop('SIGKILL');
-  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
-});
-
-function newRoot(name: string): string {
-  const d = tmp(`hatang-root-${name}-`);
-  cleanup.push(d);
-  return d;
-}
-
-/** The environment an installer runs with in these tests. */
-function envFor(root: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, HATANG_ROOT: root, HATANG_USER: user, HATANG_NODE: process.execPath, ...extra };
-}
-
-function install(product: 'agent' | 'collector', root: string, args: string[], extra: Record<string, string> = {}) {
-  // The repository's script with --tarball (the release ships the same file; the agent test also
-  // runs the copy inside an unpacked tarball, as a technician does).
-  return run('bash', [join(repoRoot, `deploy/install-${product}.sh`), ...args], {
-    env: envFor(root, extra),
-    timeoutMs: 120_000,
-  });
-}
-
-/** The installed launcher (/usr/local/bin/hatang-PRODUCT under the root). */
-function cli(product: 'agent' | 'collector', root: string, args: string[], extra: Record<string, string> = {}) {
-  return run(join(root, `usr/local/bin/hatang-${product}`), args, { env: { ...process.env, ...extra } });
-}
-
-function currentOf(root: string, product: string): string {
-  return readlinkSync(join(root, 'opt/hatang', product, 'current'));
-}
-
-/** Start the collector from the installed unit; resolves with its base URL. */
-async function startCollector(root: string, env: Record<string, string> = {}) {
-  const argv = execStartOf(join(root, 'etc/systemd/system/hatang-collector.service'));
-  const s = startService(argv, { ...process.env, ...env });
-  services.push(s);
-  const line = await s.waitFor((l) => l?.msg === 'collector listening');
-  return { service: s, url: line.address as string };
-}
-
-function collectorDb(root: string) {
-  return openDb({ path: join(root, 'var/lib/hatang-collector/hatang.db'), readonly: true });
-}
-
-async function until<T>(what: string, f: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const bed = deployBed();
+const { newRoot, install, cli, currentOf, startCollector, collectorDb, until, envFor, track } = bed;
+afterAll(() => bed.close());
 
 describe.skipIf(!!tools.skip)('install scripts end to end (isolated root)', () => {
   let rel: Release;
   beforeAll(() => {
     const t0 = Date.now();
     rel = buildRelease();
-    cleanup.push(rel.dir);
+    bed.cleanup.push(rel.dir);
     console.log(`release tarballs built in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${readdirSync(rel.dir)}`);
   }, 300_000);
 
@@ -270,7 +201,7 @@ describe.skipIf(!!tools.skip)('install scripts end to end (isolated root)', () =
     // systemd would now start the service: run its ExecStart= as it would.
     const agentArgv = execStartOf(join(root, 'etc/systemd/system/hatang-agent.service'));
     let agent = startService(agentArgv);
-    services.push(agent);
+    track(agent);
     await agent.waitFor((l) => l?.msg === 'agent started');
 
     // What the technician checks before leaving: status, and a test result at the collector.
@@ -331,7 +262,7 @@ describe.skipIf(!!tools.skip)('install scripts end to end (isolated root)', () =
     const second = await startCollector(croot, { HATANG_SERVER_PORT: port });
     expect(second.url).toBe(first.url);
     agent = startService(agentArgv);
-    services.push(agent);
+    track(agent);
     const started = await agent.waitFor((l) => l?.msg === 'agent started');
     expect(started).toMatchObject({ version: next, outbox: 2 });
     await until('queued results delivered', () => {

@@ -26,6 +26,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        resolve,
+        ssr: { resolve: { conditions: resolve.conditions } },
+        // Slow end-to-end runs kept out of `pnpm test`, in only with HATANG_FLEET=1: `pnpm test:fleet`.
+        test: {
+          name: 'fleet',
+          include: process.env.HATANG_FLEET ? ['test/fleet/**/*.fleet.ts'] : [],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });

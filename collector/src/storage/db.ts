@@ -34,23 +34,50 @@ export function openDb(opts: OpenDbOptions): Db {
 }
 
 /** Apply every migration newer than the database's user_version. Returns the versions applied. */
+/**
+ * Apply every migration not yet applied, in version order, each in its own transaction.
+ * Applied versions are recorded one by one in `schema_migrations`, not only as the highest
+ * number: version numbers are reserved per area (see migrations.ts), so a later release may add
+ * a migration numbered below one already applied, and it must still run. `user_version` mirrors
+ * the highest applied version for tools that read it. A database holding a version this
+ * collector does not know was written by a newer collector and is refused.
+ */
 export function migrate(db: Db, migrations: Migration[]): number[] {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  const sorted = [...migrations].sort((a, b) => a.version - b.version);
-  const latest = sorted.at(-1)?.version ?? 0;
-  if (current > latest) {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const known = new Set(migrations.map((m) => m.version));
+  let done = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
+  );
+  const userVersion = db.pragma('user_version', { simple: true }) as number;
+  if (done.size === 0 && userVersion > 0) {
+    // A database from before schema_migrations: everything up to user_version was applied in order.
+    const legacy = migrations.filter((m) => m.version <= userVersion);
+    const ins = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)');
+    db.transaction(() => {
+      for (const m of legacy) ins.run(m.version, m.name);
+    })();
+    done = new Set(legacy.map((m) => m.version));
+    if (userVersion > Math.max(0, ...known)) done.add(userVersion);
+  }
+  const unknown = [...done].filter((v) => !known.has(v));
+  if (unknown.length > 0) {
     throw new HatangError(
       'HATANG_ERR_STORAGE',
-      `database schema version ${current} is newer than this collector knows (${latest})`,
-      { hint: 'Run the collector version that wrote this database, or restore a backup.' },
+      `database has schema migrations ${unknown.join(', ')} that this collector does not know`,
+      { hint: 'It was written by a newer collector: run that version, or restore a backup.' },
     );
   }
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const applied: number[] = [];
-  for (const m of sorted) {
-    if (m.version <= current) continue;
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (done.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
+      record.run(m.version, m.name, Date.now());
+      const top = Math.max(m.version, db.pragma('user_version', { simple: true }) as number);
+      db.pragma(`user_version = ${top}`);
     })();
     applied.push(m.version);
   }

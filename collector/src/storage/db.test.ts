@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { migrate, openDb } from './db.js';
+import type { Migration } from './migrations.js';
+
+const m = (version: number): Migration => ({
+  version,
+  name: `m${version}`,
+  sql: `CREATE TABLE t${version} (x INTEGER);`,
+});
+
+describe('migrate', () => {
+  it('applies in version order and records each', () => {
+    const db = openDb({ path: ':memory:', migrations: [] });
+    expect(migrate(db, [m(20), m(1), m(10)])).toEqual([1, 10, 20]);
+    expect(migrate(db, [m(20), m(1), m(10)])).toEqual([]);
+    expect(db.pragma('user_version', { simple: true })).toBe(20);
+    db.close();
+  });
+
+  it('still runs a migration numbered below one already applied (areas reserve ranges)', () => {
+    const db = openDb({ path: ':memory:', migrations: [] });
+    migrate(db, [m(1), m(50)]);
+    expect(migrate(db, [m(1), m(10), m(50)])).toEqual([10]);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 't10'").get()).toBeTruthy();
+    db.close();
+  });
+
+  it('adopts a database from before schema_migrations by its user_version', () => {
+    const db = openDb({ path: ':memory:', migrations: [] });
+    db.exec('DROP TABLE schema_migrations; CREATE TABLE t1 (x INTEGER);');
+    db.pragma('user_version = 1');
+    expect(migrate(db, [m(1), m(10)])).toEqual([10]);
+    db.close();
+  });
+
+  it('refuses a database written by a newer collector', () => {
+    const db = openDb({ path: ':memory:', migrations: [] });
+    migrate(db, [m(1), m(99)]);
+    expect(() => migrate(db, [m(1)])).toThrow('database has schema migrations 99 that this collector does not know');
+    db.close();
+  });
+});

@@ -408,7 +408,9 @@ program
     if (existsSync(file) && !o.force) {
       throw new HatangError('HATANG_ERR_VALIDATION', `${file} exists`, { hint: 'Choose a new file or pass --force.' });
     }
-    const db = openDb({ path: dbPathOf(o) });
+    // Read-only: a backup copies the database as it is and never migrates it (the copy taken
+    // before an upgrade must stay restorable by the version that wrote it).
+    const db = openDb({ path: dbPathOf(o), readonly: true });
     try {
       const started = Date.now();
       let last = -1;

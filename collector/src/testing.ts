@@ -35,12 +35,10 @@ export async function startCollector(
 ): Promise<TestCollector> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hatang-collector-'));
   const dbPath = opts.dbPath ?? join(dir, 'hatang.db');
-  // In-process tests share one event loop with the collector, so utilisation-based shedding is
-  // off unless a test passes its own config (the load test runs a separate collector process).
-  const config = opts.config ?? {
-    ...COLLECTOR_CONFIG_DEFAULTS,
-    load: { ...COLLECTOR_CONFIG_DEFAULTS.load, maxEventLoopUtilization: 1 },
-  };
+  // In-process tests share one event loop with the collector (and with the test's own work), so
+  // utilisation-based shedding is off here; the load test runs a separate collector process.
+  const base = opts.config ?? COLLECTOR_CONFIG_DEFAULTS;
+  const config = { ...base, load: { ...base.load, maxEventLoopUtilization: 1 } };
   const app = await buildApp({ ...opts, config, dbPath });
   await opts.beforeListen?.(app);
   const host = opts.host ?? '127.0.0.1';

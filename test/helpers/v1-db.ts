@@ -93,7 +93,9 @@ export function snapshot(db: Db, only?: Snapshot): Snapshot {
     ? Object.keys(only)
     : (
         db
-          .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+          .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name",
+          )
           .all() as { name: string }[]
       ).map((r) => r.name);
   for (const t of tables) {

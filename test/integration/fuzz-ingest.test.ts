@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { startCollector, type TestCollector } from '@hatang/collector';
+import { COLLECTOR_CONFIG_DEFAULTS } from '@hatang/shared';
 import fc from 'fast-check';
 import { Agent, request } from 'undici';
 import { v7 as uuidv7 } from 'uuid';
@@ -13,7 +14,10 @@ let token: string;
 const dispatcher = new Agent({ connections: 4 });
 
 beforeAll(async () => {
-  c = await startCollector();
+  // Hundreds of requests from one agent in seconds: lift the per-agent rate limit (tested on its own).
+  c = await startCollector({
+    config: { ...COLLECTOR_CONFIG_DEFAULTS, ingest: { ratePerMinute: 1_000_000, burst: 1_000_000 } },
+  });
   token = c.addAgent('fuzz').token;
 });
 afterAll(async () => {

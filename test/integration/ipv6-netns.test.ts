@@ -96,7 +96,7 @@ describe.skipIf(!!ns.skip || !!tools)('IPv6 checks in network namespaces', () =>
     const runs = kinds.map(async (k) => {
       const out = await beds[k]!.runAgent(configFor(k), ['--json'], env);
       expect(out.code, out.stderr).toBe(0);
-      results[k] = JSON.parse(out.stdout) as Result;
+      results[k] = (JSON.parse(out.stdout) as { result: Result }).result; // `test --json` prints { result, push? }
     });
     runs.push(
       (async () => {

@@ -243,7 +243,7 @@ describe('hatang-agent test ndt7 (CLI)', () => {
       });
     const json = await run(['test', 'ndt7', '--config', cfg, '--json', '--no-push']);
     expect(json.code, json.err).toBe(0);
-    const r = JSON.parse(json.out) as Ndt7Result;
+    const r = (JSON.parse(json.out) as { result: Ndt7Result }).result; // `test --json` prints { result, push? }
     expect(r).toMatchObject({ kind: 'ndt7', status: 'ok' });
     const human = await run(['test', 'ndt7', '--config', cfg, '--no-push']);
     expect(human.code, human.err).toBe(0);

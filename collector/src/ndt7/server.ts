@@ -94,6 +94,8 @@ export interface Ndt7Server {
   /** Handle an HTTP upgrade; returns false when the path is not an ndt7 path. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   readonly stats: Ndt7Stats;
+  /** False when `ndt7.enabled` is off: the paths answer 404 and metrics leave ndt7 out. */
+  readonly enabled: boolean;
   /** Resolves when no subtest holds a slot. */
   idle(): Promise<void>;
   /** Drop every running subtest (shutdown) and wait until they are gone. */
@@ -464,6 +466,7 @@ export function createNdt7Server(opts: Ndt7ServerOptions): Ndt7Server {
   return {
     handleUpgrade,
     stats,
+    enabled: cfg.enabled,
     idle() {
       return stats.active === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r));
     },

@@ -331,9 +331,14 @@ describe('HTTP and speed-test server metrics', () => {
 describe('ndt7 server counters', () => {
   it('are read from app.ndt7.stats when the ndt7 server runs', async () => {
     const app = await buildApp({ role: 'speedtest', config: config() });
-    // The ndt7 area's server decorates app.ndt7 with live counters; here a stand-in with known values.
-    const stats = { active: 2, started: 7, finished: 4, refused: { protocol: 1, auth: 0, busy: 3, query: 0 } };
-    app.decorate('ndt7', { stats });
+    // The ndt7 server decorates app.ndt7 with live counters; set known values on them.
+    const stats = app.ndt7.stats as {
+      active: number;
+      started: number;
+      finished: number;
+      refused: Record<string, number>;
+    };
+    Object.assign(stats, { active: 2, started: 7, finished: 4, refused: { protocol: 1, auth: 0, busy: 3, query: 0 } });
     try {
       let s = parseProm((await app.inject('/metrics')).body);
       expect(one(s, 'hatang_speedtest_running', { endpoint: 'ndt7' }).value).toBe(2);
@@ -349,8 +354,9 @@ describe('ndt7 server counters', () => {
     }
   });
 
-  it('are absent without an ndt7 server', async () => {
-    c = await startCollector({ config: config(), role: 'speedtest' });
+  it('are absent when ndt7 is turned off', async () => {
+    const cfg = config();
+    c = await startCollector({ config: { ...cfg, ndt7: { ...cfg.ndt7, enabled: false } }, role: 'speedtest' });
     const s = (await scrape(c.url)).samples;
     expect(find(s, 'hatang_speedtest_running', { endpoint: 'ndt7' })).toEqual([]);
     expect(find(s, 'hatang_ndt7_subtests_total')).toEqual([]);

@@ -41,6 +41,7 @@ export interface SpeedTestHandle {
 
 /** What the ndt7 server (collector/src/routes/ndt7.ts, `app.ndt7`) counts, as far as metrics read it. */
 interface Ndt7Like {
+  enabled?: boolean;
   stats: { active: number; started: number; finished: number; refused: Record<string, number> };
 }
 
@@ -136,7 +137,10 @@ export const metricsPlugin = fp(
     });
 
     // --- speed-test server, both roles -------------------------------------------------------
-    const ndt7 = () => (app.hasDecorator('ndt7') ? (app as unknown as { ndt7: Ndt7Like }).ndt7.stats : undefined);
+    const ndt7 = () => {
+      const n = app.hasDecorator('ndt7') ? (app as unknown as { ndt7: Ndt7Like }).ndt7 : undefined;
+      return n && n.enabled !== false ? n.stats : undefined;
+    };
     const speedRunning = new Gauge({
       name: 'hatang_speedtest_running',
       help: 'Speed tests being served right now: HTTP downloads and uploads, and ndt7 subtests when the ndt7 server runs.',

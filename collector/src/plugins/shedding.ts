@@ -29,6 +29,9 @@ declare module 'fastify' {
 
 const INGEST_URL = `${API_PREFIX}/results`;
 
+/** Ingest requests per utilisation window (250 ms) below which the collector never sheds on utilisation. */
+export const SHED_MIN_ARRIVALS = 8;
+
 /**
  * Load shedding for ingest (issue: thousands of agents reconnecting at once after an outage).
  * Bounded concurrency keeps memory (≤ maxInFlight × 1 MiB bodies) and latency bounded; the rest
@@ -40,10 +43,16 @@ export const sheddingPlugin = fp(
     let inFlight = 0;
     let shed = 0;
     let busy = false;
+    let arrivals = 0;
     let last = performance.eventLoopUtilization();
     const timer = setInterval(() => {
       const now = performance.eventLoopUtilization();
-      busy = performance.eventLoopUtilization(now, last).utilization > opts.maxEventLoopUtilization;
+      // Busy means a storm of ingest requests is what keeps the loop saturated, not a long report
+      // query or a handful of agents: both conditions must hold over the window.
+      busy =
+        performance.eventLoopUtilization(now, last).utilization > opts.maxEventLoopUtilization &&
+        arrivals >= SHED_MIN_ARRIVALS;
+      arrivals = 0;
       last = now;
     }, opts.windowMs ?? 250);
     timer.unref();
@@ -51,6 +60,7 @@ export const sheddingPlugin = fp(
     app.decorate('shedding', { inFlight: () => inFlight, shed: () => shed, busy: () => busy });
     app.addHook('onRequest', async (req) => {
       if (req.routeOptions.url !== INGEST_URL || req.method !== 'POST') return;
+      arrivals++;
       if (inFlight >= opts.maxInFlightIngest || busy) {
         shed++;
         const span = Math.max(0, opts.retryAfterMaxS - opts.retryAfterMinS);

@@ -36,7 +36,9 @@ describe('migrate', () => {
   it('refuses a database written by a newer collector', () => {
     const db = openDb({ path: ':memory:', migrations: [] });
     migrate(db, [m(1), m(99)]);
-    expect(() => migrate(db, [m(1)])).toThrow('database has schema migrations 99 that this collector does not know');
+    expect(() => migrate(db, [m(1)])).toThrow(
+      'database schema is newer than this collector knows: migrations 99 are not in this version',
+    );
     db.close();
   });
 });

@@ -62,10 +62,12 @@ export function migrate(db: Db, migrations: Migration[]): number[] {
     if (userVersion > Math.max(0, ...known)) done.add(userVersion);
   }
   const unknown = [...done].filter((v) => !known.has(v));
+  const latest = Math.max(0, ...known);
+  if (userVersion > latest && !unknown.includes(userVersion)) unknown.push(userVersion);
   if (unknown.length > 0) {
     throw new HatangError(
       'HATANG_ERR_STORAGE',
-      `database has schema migrations ${unknown.join(', ')} that this collector does not know`,
+      `database schema is newer than this collector knows: migrations ${unknown.join(', ')} are not in this version`,
       { hint: 'It was written by a newer collector: run that version, or restore a backup.' },
     );
   }

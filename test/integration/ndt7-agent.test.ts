@@ -7,7 +7,17 @@ import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, loadConfig, ndt7Probe, Outbox, runProbe, systemClock, Uplink } from '@hatang/agent';
+import {
+  createLogger,
+  loadConfig,
+  Ndt7ClientError,
+  ndt7Probe,
+  Outbox,
+  runNdt7Subtest,
+  runProbe,
+  systemClock,
+  Uplink,
+} from '@hatang/agent';
 import { startCollector, type TestCollector } from '@hatang/collector';
 import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig, type Ndt7Result } from '@hatang/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -146,6 +156,45 @@ describe('ndt7 probe against the collector', () => {
     expect(r.status).toBe('error');
     expect(r.error).toMatchObject({ code: 'HTTP_401', phase: 'download' });
     expect(r.error!.message).toContain('unknown or revoked ndt7 token');
+  });
+});
+
+describe('ndt7 client time limits', () => {
+  const opts = { userAgent: 'test', family: 'auto' as const };
+
+  it('gives up a handshake that never completes (HANDSHAKE_TIMEOUT, before open)', async () => {
+    const held: import('node:net').Socket[] = [];
+    const silent = createTcpServer((s) => {
+      held.push(s);
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as any).port;
+    const t0 = performance.now();
+    const err = (await runNdt7Subtest(`ws://127.0.0.1:${port}/ndt/v7/download`, 'download', {
+      ...opts,
+      signal: new AbortController().signal,
+      handshakeTimeoutMs: 300,
+    }).catch((e) => e)) as Ndt7ClientError;
+    expect(err).toBeInstanceOf(Ndt7ClientError);
+    expect(err.code).toBe('HANDSHAKE_TIMEOUT');
+    expect(err.beforeOpen).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    for (const s of held) s.destroy();
+    await new Promise((r) => silent.close(r));
+  });
+
+  it('drops a subtest at its own hard limit and reports it as cut', async () => {
+    const col = await start({ durationMs: 15_000, maxDurationMs: 15_000 });
+    const r = await runNdt7Subtest(`${col.url.replace('http', 'ws')}/ndt/v7/download`, 'download', {
+      ...opts,
+      signal: new AbortController().signal,
+      maxDurationMs: 1000,
+    });
+    expect(r.cut).toBe(true);
+    expect(r.closeCode).toBe(1006);
+    expect(r.elapsedMs).toBeLessThan(1500);
+    expect(r.bytes).toBeGreaterThan(0);
   });
 });
 

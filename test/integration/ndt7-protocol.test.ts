@@ -7,6 +7,7 @@ import {
   NDT7_INITIAL_MESSAGE_BYTES,
   NDT7_MAX_MESSAGE_BYTES,
   NDT7_MAX_SCALED_MESSAGE_BYTES,
+  NDT7_MAX_TEXT_MESSAGE_BYTES,
   NDT7_SUBPROTOCOL,
   type Ndt7Measurement,
 } from '@hatang/shared';
@@ -233,6 +234,16 @@ describe('ndt7 server: upload and limits', () => {
     const row = col.app.db.prepare('SELECT app_bytes, end_reason FROM ndt7_tests').get() as any;
     expect(row.end_reason).toBe('duration');
     expect(row.app_bytes).toBeGreaterThanOrEqual(last.AppInfo!.NumBytes);
+  });
+
+  it('closes a text message over 64 KiB with 1009 and a reason', async () => {
+    const col = await start({ durationMs: 5000 });
+    const r = await open(wsUrl(col.url, '/ndt/v7/upload'), NDT7_SUBPROTOCOL);
+    const d = drain(r);
+    r.ws!.send('x'.repeat(NDT7_MAX_TEXT_MESSAGE_BYTES + 1));
+    const res = await d;
+    expect(res.code).toBe(1009);
+    expect(res.reason).toBe(`ndt7: text message larger than ${NDT7_MAX_TEXT_MESSAGE_BYTES} bytes`);
   });
 
   it('closes an oversize message (> 2^24 bytes) with 1009 and a reason', async () => {

@@ -181,7 +181,8 @@ export function runNdt7Subtest(url: string, test: Ndt7Test, o: Ndt7ClientOptions
     });
     ws.on('error', (err) => {
       if (!opened) {
-        fail(new Ndt7ClientError(codeOf(err), `cannot open ndt7 ${test}: ${err.message}`, true, err));
+        const code = /handshake has timed out/i.test(err.message) ? 'HANDSHAKE_TIMEOUT' : codeOf(err);
+        fail(new Ndt7ClientError(code, `cannot open ndt7 ${test}: ${err.message}`, true, err));
       }
       // After open, errors end in 'close', which reports what was measured.
     });

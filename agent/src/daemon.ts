@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   type AgentConfig,
   type ClockStamp,
@@ -383,9 +384,28 @@ export class Daemon {
     this.#savePlan();
   }
 
+  /** Refuse to run twice on one state directory (two daemons would double every test). */
+  #claim(): void {
+    const pid = Number(this.outbox.get('daemon.pid'));
+    const bootId = this.outbox.get('daemon.bootId');
+    if (!(pid > 0) || pid === process.pid || bootId !== this.#clock.stamp().bootId) return;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      return; // not running (or not Linux: the pid is then not trusted either)
+    }
+    if (!/\brun\b/.test(cmdline) || !/node/.test(cmdline)) return;
+    throw new HatangError('HATANG_ERR_STORAGE', `another hatang-agent run (pid ${pid}) uses ${this.config.stateDir}`, {
+      hint: 'Stop it first (systemctl stop hatang-agent), or give this one another stateDir.',
+    });
+  }
+
   async start(): Promise<void> {
+    this.#claim();
     const now = this.#clock.now();
     this.outbox.set('daemon.pid', String(process.pid));
+    this.outbox.set('daemon.bootId', this.#clock.stamp().bootId);
     this.outbox.set('daemon.startedAt', String(now));
     this.outbox.set('daemon.version', VERSION);
     this.outbox.delete('daemon.stoppedAt');

@@ -78,12 +78,12 @@ program
     const log = createLogger(first.config.log.level);
     let loadedOnce = false;
     const daemon = await Daemon.create({
-      load: () => {
-        if (!loadedOnce) {
+      load: (central) => {
+        if (!loadedOnce && central === undefined) {
           loadedOnce = true;
           return first;
         }
-        return loadAgentConfig({ file: o.config });
+        return loadAgentConfig({ file: o.config, ...(central !== undefined ? { central } : {}) });
       },
       log,
       clock: systemDaemonClock(),

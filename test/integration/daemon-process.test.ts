@@ -138,14 +138,25 @@ describe('the agent process', () => {
     expect(ids).toHaveLength(1200);
     expect(new Set(ids).size).toBe(1200);
     expect(ids.sort()).toEqual(queued.map((r) => r.id).sort());
-    // What the collector answered, push by push: the killed push 2 was resent and acknowledged
-    // as duplicates; the killed push 4 never reached the handler, so push 5 was new.
-    expect(acks.map((x) => [x.accepted.length, x.duplicate.length, x.rejected.length])).toEqual([
+    // What the collector answered, push by push: the killed push 2 was resent and acknowledged as
+    // duplicates. Push 4 was held before its body was read and its agent killed: if the body had
+    // not all reached the collector's socket, nothing was stored and push 5 is new; if it had, the
+    // collector still stored it (for nobody) and push 5 is acknowledged as duplicates. Either way
+    // each result is stored once.
+    const answers = acks.map((x) => [x.accepted.length, x.duplicate.length, x.rejected.length]);
+    expect(answers.slice(0, 3)).toEqual([
       [500, 0, 0],
       [500, 0, 0],
       [0, 500, 0],
-      [200, 0, 0],
     ]);
+    expect([
+      JSON.stringify([[200, 0, 0]]),
+      JSON.stringify([
+        [200, 0, 0],
+        [0, 200, 0],
+      ]),
+    ]).toContain(JSON.stringify(answers.slice(3)));
+    expect(answers.reduce((n, x) => n + x[0]!, 0)).toBe(1200);
     expect(a.stderr() + b.stderr() + d.stderr()).not.toMatch(/"level":50/);
   });
 

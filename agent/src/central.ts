@@ -234,11 +234,22 @@ export interface LoadedConfig {
  * The agent's effective config: defaults ← central (last good copy) ← local file ← environment,
  * with the token read from tokenFile.
  */
-export function loadAgentConfig(opts: { file?: string | undefined; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
+export function loadAgentConfig(
+  opts: {
+    file?: string | undefined;
+    env?: NodeJS.ProcessEnv;
+    /** Use this central copy instead of the one on disk; `null`: none (defaults and local only). */
+    central?: CentralCache | null;
+  } = {},
+): LoadedConfig {
   const env = opts.env ?? process.env;
   const local = loadConfig({ file: opts.file, env });
   const localKinds = Object.keys(local.schedule.tests);
-  const central = local.central.enabled ? readCentralCache(local.stateDir) : undefined;
+  const central = !local.central.enabled
+    ? undefined
+    : opts.central === null
+      ? undefined
+      : (opts.central ?? readCentralCache(local.stateDir));
   if (!central) return { config: local, central: undefined, ignoredLocal: [], file: opts.file, localKinds };
   const fileObj = opts.file
     ? readYamlFile(opts.file, 'Pass --config with the path of the agent YAML file (default /etc/hatang/agent.yaml).')

@@ -35,9 +35,15 @@ const wantsJson = process.argv.includes('--json');
 const configOpt = () =>
   new Option('-c, --config <file>', 'agent YAML config').env('HATANG_CONFIG').default(DEFAULT_CONFIG);
 
+/** Load the config, then (as root) become the owner of the state directory before touching it. */
 async function load(file: string): Promise<LoadedConfig> {
-  const { loadAgentConfig } = await import('./central.js');
-  return loadAgentConfig({ file });
+  const [{ loadAgentConfig }, { becomeStateOwner }] = await Promise.all([
+    import('./central.js'),
+    import('./privileges.js'),
+  ]);
+  const loaded = loadAgentConfig({ file });
+  becomeStateOwner(loaded.config.stateDir);
+  return loaded;
 }
 
 /** The probe registry's kinds (loads the probes: not for `run`). */
@@ -68,16 +74,16 @@ program
       import('./log.js'),
       import('./clock.js'),
     ]);
-    const first = loadAgentConfig({ file: o.config });
+    const first = await load(o.config);
     const log = createLogger(first.config.log.level);
     let loadedOnce = false;
     const daemon = await Daemon.create({
-      load: () => {
-        if (!loadedOnce) {
+      load: (central) => {
+        if (!loadedOnce && central === undefined) {
           loadedOnce = true;
           return first;
         }
-        return loadAgentConfig({ file: o.config });
+        return loadAgentConfig({ file: o.config, ...(central !== undefined ? { central } : {}) });
       },
       log,
       clock: systemDaemonClock(),

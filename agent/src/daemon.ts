@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   type AgentConfig,
   type ClockStamp,
@@ -7,8 +8,9 @@ import {
   type ResultKind,
 } from '@hatang/shared';
 import { Budget } from './budget.js';
-import { fetchCentral, type LoadedConfig, writeCentralCache } from './central.js';
+import { type CentralCache, fetchCentral, type LoadedConfig, writeCentralCache } from './central.js';
 import { type DaemonClock, systemDaemonClock } from './clock.js';
+import { Cron } from './cron.js';
 import { summarise } from './format.js';
 import type { Logger } from './log.js';
 import { Outbox } from './outbox/outbox.js';
@@ -86,6 +88,12 @@ export function scheduleJobs(
   return { jobs, notes };
 }
 
+/** Throws (naming the key) unless every scheduled job of `config` can be planned. */
+export function checkRunnable(config: AgentConfig, kinds: readonly string[], strictKinds: readonly string[]): void {
+  const { jobs } = scheduleJobs(config, kinds, strictKinds);
+  for (const j of jobs) new Cron(j.cron, config.schedule.timezone, `schedule.tests.${j.kind}.cron`).destroy();
+}
+
 /** This agent's splay: a random share of splayMinutes, drawn once and kept (docs/agent.md). */
 export function splayOf(outbox: Outbox, config: AgentConfig, random: () => number = Math.random): number {
   let seed = Number(outbox.get('schedule.splaySeed'));
@@ -97,8 +105,11 @@ export function splayOf(outbox: Outbox, config: AgentConfig, random: () => numbe
 }
 
 export interface DaemonOptions {
-  /** Loads the effective config (file + environment + central copy); at start and on reload. */
-  load: () => LoadedConfig;
+  /**
+   * Loads the effective config (file + environment + central copy); at start and on reload.
+   * `central`: a copy to try instead of the one on disk; `null`: none.
+   */
+  load: (central?: CentralCache | null) => LoadedConfig;
   log: Logger;
   clock?: DaemonClock;
   random?: () => number;
@@ -139,8 +150,18 @@ export class Daemon {
   /** Load config, learn the test kinds from the runner, open the outbox: ready to start(). */
   static async create(o: DaemonOptions): Promise<Daemon> {
     const runner = o.runner ?? (o.probes ? inProcessRunner(o.probes) : childProcessRunner({ log: o.log }));
-    const loaded = o.load();
-    return new Daemon(o, runner, await runner.kinds(), loaded);
+    const kinds = await runner.kinds();
+    let loaded = o.load();
+    if (loaded.central) {
+      try {
+        checkRunnable(loaded.config, kinds, loaded.localKinds);
+      } catch (err) {
+        // A central copy this agent cannot run (written by another version): start without it.
+        o.log.error({ err }, 'the saved central config is unusable; starting without it');
+        loaded = o.load(null);
+      }
+    }
+    return new Daemon(o, runner, kinds, loaded);
   }
 
   private constructor(o: DaemonOptions, runner: ProbeRunner, kinds: readonly string[], loaded: LoadedConfig) {
@@ -335,9 +356,21 @@ export class Daemon {
       if (res.kind === 'unchanged') return;
       for (const i of res.ignored)
         this.#o.log.warn({ key: i }, 'central config section unknown to this agent; ignored');
-      writeCentralCache(c.stateDir, { etag: res.etag, fetchedAt: this.#clock.now(), doc: res.doc });
+      const copy: CentralCache = { etag: res.etag, fetchedAt: this.#clock.now(), doc: res.doc };
+      // Try it before keeping it: a copy the agent cannot run must never become the last good one.
+      let next: LoadedConfig;
+      try {
+        next = this.#o.load(copy);
+        checkRunnable(next.config, this.#kinds, next.localKinds);
+      } catch (err) {
+        this.centralError = `central config refused: ${(err as Error).message}`;
+        this.outbox.setJson('central.checked', { at: this.#clock.now(), outcome: 'refused', error: this.centralError });
+        this.#o.log.error({ err }, 'central config refused; keeping the last good copy');
+        return;
+      }
+      writeCentralCache(c.stateDir, copy);
       this.#o.log.info({ etag: res.etag }, 'central config changed; applying');
-      this.reload();
+      this.#apply(next);
     })()
       .catch((err: unknown) => {
         this.centralError = (err as Error).message;
@@ -362,11 +395,15 @@ export class Daemon {
     let next: LoadedConfig;
     try {
       next = this.#o.load();
-      scheduleJobs(next.config, this.#kinds, next.localKinds);
+      checkRunnable(next.config, this.#kinds, next.localKinds);
     } catch (err) {
       this.#o.log.error({ err }, 'new config refused; keeping the running one');
       throw err;
     }
+    this.#apply(next);
+  }
+
+  #apply(next: LoadedConfig): void {
     if (next.config.collector.url !== this.config.collector.url || next.config.stateDir !== this.config.stateDir) {
       this.#o.log.warn('collector.url and stateDir change only on restart');
     }
@@ -383,9 +420,28 @@ export class Daemon {
     this.#savePlan();
   }
 
+  /** Refuse to run twice on one state directory (two daemons would double every test). */
+  #claim(): void {
+    const pid = Number(this.outbox.get('daemon.pid'));
+    const bootId = this.outbox.get('daemon.bootId');
+    if (!(pid > 0) || pid === process.pid || bootId !== this.#clock.stamp().bootId) return;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      return; // not running (or not Linux: the pid is then not trusted either)
+    }
+    if (!/\brun\b/.test(cmdline) || !/node/.test(cmdline)) return;
+    throw new HatangError('HATANG_ERR_STORAGE', `another hatang-agent run (pid ${pid}) uses ${this.config.stateDir}`, {
+      hint: 'Stop it first (systemctl stop hatang-agent), or give this one another stateDir.',
+    });
+  }
+
   async start(): Promise<void> {
+    this.#claim();
     const now = this.#clock.now();
     this.outbox.set('daemon.pid', String(process.pid));
+    this.outbox.set('daemon.bootId', this.#clock.stamp().bootId);
     this.outbox.set('daemon.startedAt', String(now));
     this.outbox.set('daemon.version', VERSION);
     this.outbox.delete('daemon.stoppedAt');

@@ -11,9 +11,10 @@ import {
   Validator,
 } from '@hatang/shared';
 import { Document, parseDocument } from 'yaml';
-import { fetchCentral, writeCentralCache, writeFileAtomic } from './central.js';
+import { CENTRAL_CACHE_FILE, fetchCentral, writeCentralCache, writeFileAtomic } from './central.js';
 import { validateConfig } from './config.js';
 import { httpRequest, netErrorCode } from './net/lite-http.js';
+import { giveToStateOwner } from './privileges.js';
 import { VERSION } from './version.js';
 
 /**
@@ -191,6 +192,7 @@ export async function enroll(o: EnrollOptions): Promise<EnrollOutcome> {
   writeFileAtomic(join(stateDir, IDENTITY_FILE), `${JSON.stringify(identity, null, 2)}\n`, 0o640);
 
   applyIdentity(doc, { url, tokenFile, stateDir, access: r.access, isp: r.isp });
+  giveToStateOwner(stateDir, [tokenFile, join(stateDir, IDENTITY_FILE)]);
   if (!existsSync(configFile)) {
     doc.commentBefore = ` hatang agent config, written by hatang-agent enroll on ${identity.enrolledAt}.\n Every key: docs/agent.md. The province sets schedule, servers and budget centrally.`;
   }
@@ -198,8 +200,10 @@ export async function enroll(o: EnrollOptions): Promise<EnrollOutcome> {
 
   let central = 'fetched';
   const c = await fetchCentral({ collectorUrl: url, token: r.token });
-  if (c.kind === 'new') writeCentralCache(stateDir, { etag: c.etag, fetchedAt: now(), doc: c.doc });
-  else if (c.kind === 'error') central = c.reason;
+  if (c.kind === 'new') {
+    writeCentralCache(stateDir, { etag: c.etag, fetchedAt: now(), doc: c.doc });
+    giveToStateOwner(stateDir, [join(stateDir, CENTRAL_CACHE_FILE)]);
+  } else if (c.kind === 'error') central = c.reason;
 
   return {
     ...identity,

@@ -195,6 +195,7 @@ describe('agent daemon → collector (injected clock)', () => {
 
   it('pulls central config with ETag (304 when unchanged), applies it, and keeps the last good copy', async () => {
     const statuses: number[] = [];
+    let serveBad = false;
     const config = mergeConfig(COLLECTOR_CONFIG_DEFAULTS, {
       agents: {
         settings: {
@@ -211,6 +212,17 @@ describe('agent daemon → collector (injected clock)', () => {
         app.addHook('onResponse', async (req, reply) => {
           if (req.url === '/api/v1/agent/config') statuses.push(reply.statusCode);
         });
+        // On demand, a document the agent cannot run (a cron expression with hour 25).
+        app.addHook('onRequest', async (req) => {
+          if (serveBad && req.url === '/api/v1/agent/config') delete req.headers['if-none-match'];
+        });
+        app.addHook('onSend', async (req, reply, payload) => {
+          if (!serveBad || req.url !== '/api/v1/agent/config') return payload;
+          const doc = JSON.parse(String(payload));
+          doc.settings.schedule.tests.latency.cron = '0 25 * * *';
+          reply.header('etag', '"bad"');
+          return JSON.stringify(doc);
+        });
       },
     });
     const { token } = c.addAgent();
@@ -220,7 +232,12 @@ describe('agent daemon → collector (injected clock)', () => {
     );
     const clock = new ManualClock(Date.UTC(2025, 5, 1));
     const make = () =>
-      Daemon.create({ load: () => loadAgentConfig({ file, env: {} }), log, clock, probes: { latency: latencyProbe } });
+      Daemon.create({
+        load: (central) => loadAgentConfig({ file, env: {}, ...(central !== undefined ? { central } : {}) }),
+        log,
+        clock,
+        probes: { latency: latencyProbe },
+      });
     let daemon = await make();
     expect(daemon.scheduler.plan()[0]!.cron).toBe('*/10 * * * *');
     await daemon.start();
@@ -234,6 +251,18 @@ describe('agent daemon → collector (injected clock)', () => {
     await clock.advance(60 * MIN);
     await daemon.idle();
     expect(statuses).toEqual([200, 304]);
+
+    // A document this agent cannot run is refused; the last good copy stays in use and on disk.
+    serveBad = true;
+    await clock.advance(60 * MIN);
+    await daemon.idle();
+    expect(statuses).toEqual([200, 304, 200]);
+    expect(daemon.centralError).toMatch(
+      /^central config refused: schedule\.tests\.latency\.cron: "0 25 \* \* \*" is not a valid cron expression/,
+    );
+    expect(daemon.scheduler.plan()[0]!.cron).toBe('*/5 * * * *');
+    expect(readCentralCache(dir)?.etag).toBe(cached?.etag);
+    serveBad = false;
     await daemon.stop();
 
     // Collector gone: a restarted agent runs on the last good copy.

@@ -1,13 +1,16 @@
 // The real agent process (node agent/dist/cli.js) against a real collector on loopback: SIGKILL
 // in the middle of a push, SIGTERM in the middle of a test, dead letters in `status`.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Outbox } from '@hatang/agent';
-import { startCollector, type TestCollector } from '@hatang/collector';
+import { createEnrollCodes, startCollector, type TestCollector } from '@hatang/collector';
 import type { Result } from '@hatang/shared';
+import { readYamlFile } from '@hatang/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { onlyTests, runAgent, spawnAgent, syntheticResult, waitFor, writeConfig } from '../helpers/agent.js';
+
+const readYaml = (f: string) => readYamlFile(f, '');
 
 let dir: string;
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -135,14 +138,25 @@ describe('the agent process', () => {
     expect(ids).toHaveLength(1200);
     expect(new Set(ids).size).toBe(1200);
     expect(ids.sort()).toEqual(queued.map((r) => r.id).sort());
-    // What the collector answered, push by push: the killed push 2 was resent and acknowledged
-    // as duplicates; the killed push 4 never reached the handler, so push 5 was new.
-    expect(acks.map((x) => [x.accepted.length, x.duplicate.length, x.rejected.length])).toEqual([
+    // What the collector answered, push by push: the killed push 2 was resent and acknowledged as
+    // duplicates. Push 4 was held before its body was read and its agent killed: if the body had
+    // not all reached the collector's socket, nothing was stored and push 5 is new; if it had, the
+    // collector still stored it (for nobody) and push 5 is acknowledged as duplicates. Either way
+    // each result is stored once.
+    const answers = acks.map((x) => [x.accepted.length, x.duplicate.length, x.rejected.length]);
+    expect(answers.slice(0, 3)).toEqual([
       [500, 0, 0],
       [500, 0, 0],
       [0, 500, 0],
-      [200, 0, 0],
     ]);
+    expect([
+      JSON.stringify([[200, 0, 0]]),
+      JSON.stringify([
+        [200, 0, 0],
+        [0, 200, 0],
+      ]),
+    ]).toContain(JSON.stringify(answers.slice(3)));
+    expect(answers.reduce((n, x) => n + x[0]!, 0)).toBe(1200);
     expect(a.stderr() + b.stderr() + d.stderr()).not.toMatch(/"level":50/);
   });
 
@@ -237,4 +251,66 @@ describe('the agent process', () => {
     expect(text.stdout).toContain(`latency ${bad.id}`);
     expect(text.stdout).toContain('HATANG_ERR_VALIDATION /network/access must be one of "fixed", "mobile"');
   });
+
+  const root = process.getuid?.() === 0;
+  if (!root) {
+    const why = 'needs root (a state directory owned by another user)';
+    if (process.env.CI) throw new Error(`CI must run as root: ${why}`);
+    console.log(`skipping the ownership test: ${why}`);
+  }
+  it.skipIf(!root)(
+    'as root, enrolment gives its files to the state directory owner, other commands act as that owner; one daemon per state directory',
+    async () => {
+      const c = await startCollector();
+      cleanup.push(() => c.close());
+      chmodSync(dir, 0o755);
+      const state = join(dir, 'state');
+      mkdirSync(state, { mode: 0o750 });
+      chownSync(state, 65534, 65534);
+      const cfg = join(dir, 'agent.yaml');
+      const code = createEnrollCodes(c.app.db).create(
+        { name: 'x', communeCode: '1', access: 'fixed' },
+        Date.now(),
+      ).code;
+      const en = await runAgent([
+        'enroll',
+        '--collector',
+        c.url,
+        '--code',
+        code,
+        '--config',
+        cfg,
+        '--state-dir',
+        state,
+      ]);
+      expect(en.code, en.stderr).toBe(0);
+      for (const f of ['token', 'identity.json', 'central-config.json']) {
+        expect(statSync(join(state, f)).uid, f).toBe(65534);
+      }
+      expect(statSync(join(state, 'token')).mode & 0o777).toBe(0o600);
+      writeConfig(cfg, {
+        ...JSON.parse(JSON.stringify(readYaml(cfg))),
+        schedule: { tests: onlyTests(), splayMinutes: 0 },
+        log: { level: 'warn' },
+      });
+      const push = await runAgent(['push', '-c', cfg, '--json']);
+      expect(push.code, push.stderr).toBe(0);
+      expect(statSync(join(state, 'outbox.db')).uid).toBe(65534);
+      const st = await runAgent(['status', '-c', cfg, '--offline', '--json']);
+      expect(JSON.parse(st.stdout).identity).toMatchObject({ name: 'x' });
+
+      const first = spawnAgent(['run', '-c', cfg]);
+      cleanup.push(() => void first.child.kill('SIGKILL'));
+      await waitFor(async () => {
+        const s = await runAgent(['status', '-c', cfg, '--offline', '--json']);
+        return JSON.parse(s.stdout).daemon.running === true;
+      }, 'the daemon to start');
+      const second = await runAgent(['run', '-c', cfg]);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/another hatang-agent run \(pid \d+\) uses/);
+      first.child.kill('SIGTERM');
+      expect((await first.exited).code).toBe(0);
+      expect(existsSync(join(state, 'outbox.db-wal'))).toBe(false);
+    },
+  );
 });

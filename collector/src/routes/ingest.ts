@@ -94,13 +94,13 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
   // agent resends forever. Here such a key is an own property like any other and strict
   // validation rejects that result alone; nothing merges parsed objects, so nothing is polluted.
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, raw, done) => {
+    if (jsonDepthExceeds(raw as Buffer, MAX_JSON_DEPTH)) {
       done(new HatangError('HATANG_ERR_VALIDATION', `body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;
     }
     try {
-      done(null, JSON.parse(body as string));
+      done(null, JSON.parse((raw as Buffer).toString('utf8')));
     } catch (err) {
       done(new HatangError('HATANG_ERR_VALIDATION', `body is not valid JSON: ${(err as Error).message}`), undefined);
     }

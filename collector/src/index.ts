@@ -28,6 +28,7 @@ export {
 export { type CheckStatus, type Ipv6AgentStatus, type Ipv6TargetStatus, ipv6Status } from './ipv6/status.js';
 export { syncIpv6 } from './ipv6/sync.js';
 export type { Principal, ReaderResolver } from './plugins/access.js';
+export { checkAgentInput, registerAgent, updateAgent } from './registry/agents.js';
 export { normIsp, RollupBatch, rebuildRollups } from './stats/rollup.js';
 export {
   createStatsService,
@@ -44,9 +45,11 @@ export {
   type UnitsReport,
 } from './stats/service.js';
 export { createAdminTokenRepo } from './storage/admin-tokens.js';
+export { type AgentRecord, createAgentsRepo } from './storage/agents.js';
 export { type Db, migrate, openDb } from './storage/db.js';
 export { migrations } from './storage/migrations.js';
 export { createRepo, type Repo } from './storage/repo.js';
+export { backupDb, pruneRawResults } from './storage/retention.js';
 export { createRollupRepo, decodeSamples, encodeSamples } from './storage/rollups.js';
 export { createUnitsRepo, UNIT_LEVELS, type UnitLevel, type UnitRow } from './storage/units.js';
 export { ingestEnvelope, type SpeedSeed, speedResult, startCollector, type TestCollector } from './testing.js';

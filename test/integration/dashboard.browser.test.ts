@@ -427,6 +427,8 @@ describe('dashboard in Chromium', () => {
       '/api/v1/stats/trend?unit=116',
       '/api/v1/stats/units?level=commune&parent=116',
       '/api/v1/stats/trend?unit=14',
+      '/api/v1/export/stats.csv?level=commune&parent=116',
+      '/api/v1/export/results.csv?unit=116',
     ]) {
       const res = await page.request.get(`${c.url}${path}`);
       expect(res.status(), path).toBe(403);
@@ -438,6 +440,20 @@ describe('dashboard in Chromium', () => {
     const all = await page.request.get(`${c.url}/api/v1/stats/units?level=district&at=${WEEK.key}`);
     const districts = ((await all.json()) as { rows: Array<{ unit: { code: string } }> }).rows.map((r) => r.unit.code);
     expect([...new Set(districts)]).toEqual(['118']);
+    // Exports and the IPv6 report hold only their district's communes.
+    const inDistrict = new Set(demo.communes.filter((x) => x.districtCode === '118').map((x) => x.code));
+    const raw = parseCsv(
+      await (await page.request.get(`${c.url}/api/v1/export/results.csv?from=2025-03-10&to=2025-03-12`)).text(),
+    );
+    const codeCol = raw[0]?.fields.findIndex((h) => /commune|xã/i.test(h)) ?? -1;
+    expect(codeCol).toBeGreaterThanOrEqual(0);
+    expect(raw.length).toBeGreaterThan(1);
+    expect(raw.slice(1).every((r) => inDistrict.has(r.fields[codeCol] as string))).toBe(true);
+    const v6 = (await (await page.request.get(`${c.url}/api/v1/stats/ipv6?week=${WEEK.key}`)).json()) as {
+      communes: Array<{ code: string }>;
+    };
+    expect(v6.communes.length).toBeGreaterThan(0);
+    expect(v6.communes.every((x) => inDistrict.has(x.code))).toBe(true);
     // Their agents page lists only their agents.
     await goto('/agents');
     expect(await tableText('agents')).toHaveLength(demo.agents.filter((a) => a.districtCode === '118').length);

@@ -222,7 +222,8 @@ export function importUnits(db: Db, inputs: readonly UnitInput[], opts: ApplyOpt
           type: u.type,
           level: u.level,
           parent_code: u.parentCode,
-          valid_from: existing.size === 0 ? null : opts.effectiveAt,
+          // The first list loaded, and groups (a way to look at history), hold for all time.
+          valid_from: existing.size === 0 || u.level === 'group' ? null : opts.effectiveAt,
           valid_to: null,
           merged_into: null,
           updated_at: opts.now,

@@ -9,12 +9,14 @@ import {
   IngestEnvelope,
   type IngestResponse,
   MAX_INGEST_BODY_BYTES,
+  MAX_JSON_DEPTH,
   rebase,
   Validator,
 } from '@hatang/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { headlineColumns } from '../ingest/columns.js';
 import { resultFlags } from '../ingest/flags.js';
+import { jsonDepthExceeds } from '../ingest/json-depth.js';
 import { RateLimiter } from '../ingest/rate-limit.js';
 import { checkResult } from '../ingest/validate.js';
 import { countsInStats, normIsp, RollupBatch } from '../stats/rollup.js';
@@ -83,6 +85,25 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     gunzip.on('error', () => inflated.destroy(new HatangError('HATANG_ERR_VALIDATION', 'body is not valid gzip')));
     payload.pipe(gunzip).pipe(inflated);
     return inflated;
+  });
+
+  // JSON with a nesting guard: results nest about 5 deep, so anything past MAX_JSON_DEPTH is
+  // refused before it is parsed; prototype poisoning is refused as fastify does by default.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
+      done(new HatangError('HATANG_ERR_VALIDATION', `body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    parseJson(req, body as string, (err, value) => {
+      if (err && /"(__proto__|constructor)"/.test(body as string)) {
+        done(
+          new HatangError('HATANG_ERR_VALIDATION', 'body has a forbidden "__proto__" or "constructor" key'),
+          undefined,
+        );
+      } else done(err, value);
+    });
   });
 
   app.post(

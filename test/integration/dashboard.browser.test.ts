@@ -377,6 +377,7 @@ describe('dashboard in Chromium', () => {
     await expectCsvMatchesTable('short');
     await shot('report');
     await page.setViewportSize({ width: 794, height: 1123 });
+    await page.waitForTimeout(400); // app.js resizes the charts to the new width (debounced)
     await shot('report-print', { print: true });
     await page.pdf({ path: join(SHOTS, 'report.pdf'), format: 'A4', printBackground: true });
     await page.setViewportSize({ width: 1366, height: 768 });

@@ -8,7 +8,7 @@ import type { Lang } from './format.js';
 const vi = {
   'app.title': 'Tốc độ băng rộng',
   'app.subtitle': 'Đo tốc độ Internet tại xã, phường — so với chỉ tiêu kế hoạch',
-  'nav.overview': 'Tổng quan tỉnh',
+  'nav.overview': 'Tổng quan',
   'nav.agents': 'Trạm đo',
   'nav.ipv6': 'IPv6',
   'nav.report': 'Báo cáo tuần',
@@ -184,7 +184,7 @@ export type MsgKey = keyof typeof vi;
 const en: Record<MsgKey, string> = {
   'app.title': 'Broadband speed',
   'app.subtitle': 'Internet speed measured at communes — against the plan’s targets',
-  'nav.overview': 'Province overview',
+  'nav.overview': 'Overview',
   'nav.agents': 'Agents',
   'nav.ipv6': 'IPv6',
   'nav.report': 'Weekly report',

@@ -12,7 +12,7 @@
 // Options: --agents N (1000) --days N (365) --http-days N (14) --batch N (500) --concurrency N (8)
 //          --keep DIR (keep the database there) --seed N
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -151,6 +151,16 @@ const httpResults = jobs.reduce((n, j) => n + j.tests.length, 0);
 const latencies = [];
 let accepted = 0;
 let next = 0;
+/** CPU seconds the collector process has used (Linux /proc), to report its cost per result independent of load. */
+function childCpuS() {
+  try {
+    const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+const cpu0 = childCpuS();
 const ingestStart = performance.now();
 async function worker() {
   while (next < jobs.length) {
@@ -178,6 +188,7 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 const ingestS = (performance.now() - ingestStart) / 1000;
+const ingestCpuS = childCpuS() - cpu0;
 latencies.sort((a, b) => a - b);
 const ingestRate = accepted / ingestS;
 log(
@@ -333,6 +344,9 @@ out(
 );
 out(
   `| ingest request latency p50 / p99 (batch ≤ ${BATCH}) | ${ms(pct(latencies, 0.5))} / ${ms(pct(latencies, 0.99))} | — | — | — |`,
+);
+out(
+  `| collector CPU per ingested result (user + system); results per CPU-second | ${((ingestCpuS * 1e6) / accepted).toFixed(0)} µs; ${(accepted / ingestCpuS).toFixed(0)} | ≥ ${TARGET_INGEST} per CPU-second | ${(accepted / ingestCpuS / TARGET_INGEST).toFixed(2)} | — |`,
 );
 const q = (name, h, p, b, okMs) => {
   out(

@@ -1,12 +1,13 @@
 /**
- * True when JSON text nests objects/arrays deeper than `max` (strings are skipped). A linear scan
- * run before JSON.parse, so a body of a million brackets is refused without building it.
+ * True when JSON text (as UTF-8 bytes) nests objects/arrays deeper than `max`; strings are
+ * skipped. A linear scan of the bytes run before JSON.parse, so a body of a million brackets is
+ * refused without being built. UTF-8 continuation bytes are never ASCII, so scanning bytes is exact.
  */
-export function jsonDepthExceeds(text: string, max: number): boolean {
+export function jsonDepthExceeds(bytes: Uint8Array, max: number): boolean {
   let depth = 0;
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i] as number;
     if (inString) {
       if (c === 92)
         i++; // backslash: skip the escaped character

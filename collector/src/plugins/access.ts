@@ -1,7 +1,7 @@
 import { HatangError } from '@hatang/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Scope } from '../geography/tree.js';
+import type { Scope, UnitTree } from '../geography/tree.js';
 import { createAdminTokenRepo, looksLikeAdminToken } from '../storage/admin-tokens.js';
 
 /**
@@ -95,7 +95,16 @@ export const accessPlugin = fp(
       const p = await resolve(req);
       if (!p.admin) throw new HatangError('HATANG_ERR_FORBIDDEN', 'this needs an admin credential');
     });
-    app.decorate('canRead', (req: FastifyRequest, unitCode: string) => app.stats.tree().canRead(req.scope, unitCode));
+    // One unit tree per request: a route checking hundreds of units loads it once.
+    const trees = new WeakMap<FastifyRequest, UnitTree>();
+    app.decorate('canRead', (req: FastifyRequest, unitCode: string) => {
+      let tree = trees.get(req);
+      if (!tree) {
+        tree = app.stats.tree();
+        trees.set(req, tree);
+      }
+      return tree.canRead(req.scope, unitCode);
+    });
   },
   { name: 'hatang-access', dependencies: ['hatang-db', 'hatang-stats'] },
 );

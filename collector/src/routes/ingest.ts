@@ -91,13 +91,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
   // refused before it is parsed; prototype poisoning is refused as fastify does by default.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
+    if (jsonDepthExceeds(raw as Buffer, MAX_JSON_DEPTH)) {
       done(new HatangError('HATANG_ERR_VALIDATION', `body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;
     }
-    parseJson(req, body as string, (err, value) => {
-      if (err && /"(__proto__|constructor)"/.test(body as string)) {
+    const body = (raw as Buffer).toString('utf8');
+    parseJson(req, body, (err, value) => {
+      if (err && /"(__proto__|constructor)"/.test(body)) {
         done(
           new HatangError('HATANG_ERR_VALIDATION', 'body has a forbidden "__proto__" or "constructor" key'),
           undefined,

@@ -115,6 +115,10 @@ export const IPV6_CODES: Readonly<Record<string, Words>> = {
     en: 'Small requests work but a 1 600-byte one is lost: large IPv6 packets are dropped on the path (MTU, ICMPv6 "Packet Too Big" blocked).',
   },
   ABORTED: { vi: 'Bài đo bị dừng trước khi chạy mục này.', en: 'The test stopped before this check ran.' },
+  BAD_URL: {
+    vi: 'Địa chỉ khai báo không phải URL hợp lệ: sửa lại trong ipv6.targets.',
+    en: 'The configured address is not a valid URL: fix it in ipv6.targets.',
+  },
   NOT_CONFIGURED: {
     vi: 'Mục tiêu mẫu: hãy khai báo địa chỉ thật trong ipv6.targets.',
     en: 'A placeholder: set its real address in ipv6.targets.',

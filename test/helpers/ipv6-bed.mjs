@@ -2,7 +2,7 @@
 // IPv4-only, and a dual-stack server namespace holding a dnsmasq resolver for *.hatang.test and web
 // servers on both families. The client's /etc/resolv.conf points at that dnsmasq (ip netns exec
 // bind-mounts /etc/netns/<ns>/resolv.conf), so nothing is ever asked of a real resolver.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,16 @@ import { createLink } from './netns.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const AGENT_CLI = join(here, '../../agent/dist/cli.js');
+
+/** Why the IPv6 bed cannot run here (a missing tool), or undefined. Namespaces: requireNetns(). */
+export function ipv6BedToolsMissing() {
+  for (const tool of ['dnsmasq', 'openssl']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+      return `needs ${tool} (Debian: ${tool === 'dnsmasq' ? 'dnsmasq-base' : 'openssl'})`;
+    }
+  }
+  return undefined;
+}
 
 /** Wait for the first stdout line of a child (or fail with its stderr). */
 function firstLine(child, what, timeoutMs = 10_000) {

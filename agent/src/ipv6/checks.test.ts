@@ -112,6 +112,11 @@ describe('checkTarget on loopback (IP addresses; the DNS paths run in test/integ
     expect(bytes).toBe(0);
   });
 
+  it('reports an address that is not a URL instead of throwing', async () => {
+    const { body } = await checkTarget({ name: 'p', url: 'http://bad host/' }, o);
+    expect(body.checks).toEqual([{ check: 'config', status: 'fail', code: 'BAD_URL' }]);
+  });
+
   it('skips what is left when the run is stopped', async () => {
     const ac = new AbortController();
     ac.abort();

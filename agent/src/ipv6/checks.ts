@@ -54,7 +54,12 @@ export async function checkTarget(
       bytes: 0,
     };
   }
-  const url = new URL(target.url);
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    return { body: { ...base, checks: [{ check: 'config', status: 'fail', code: 'BAD_URL' }] }, bytes: 0 };
+  }
   const host = hostOf(url);
   const port = portOf(url);
   const checks: Ipv6Check[] = [];

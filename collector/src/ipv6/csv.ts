@@ -13,6 +13,8 @@ const COLUMNS = [
   ['ipv6PresentPct', 'Tỷ lệ lần đo có IPv6 (%)', 'ipv6_present_pct'],
   ['v4ConnectMs', 'Kết nối IPv4, trung vị (ms)', 'v4_connect_median_ms'],
   ['v6ConnectMs', 'Kết nối IPv6, trung vị (ms)', 'v6_connect_median_ms'],
+  ['v4DownloadMbps', 'Tải xuống qua IPv4, trung vị (Mbit/s)', 'v4_download_median_mbps'],
+  ['v6DownloadMbps', 'Tải xuống qua IPv6, trung vị (Mbit/s)', 'v6_download_median_mbps'],
   ['target', 'Hệ thống', 'target'],
   ['targetAaaa', 'Có bản ghi AAAA', 'target_aaaa'],
   ['targetV6', 'Tới được qua IPv6', 'target_v6_reachable'],
@@ -32,6 +34,7 @@ function cell(v: string | number | null | undefined): string {
 
 const pct = (share: number) => Math.round(share * 1000) / 10;
 const ms = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+const mbps = (bps: number | null) => (bps === null ? null : Math.round(bps / 1e5) / 10);
 
 /**
  * The week's IPv6 report as CSV, one row per commune and target (a commune that checked no
@@ -55,6 +58,8 @@ export function ipv6Csv(report: Ipv6WeekReport, lang: Lang = 'vi'): string {
       ipv6PresentPct: pct(c.ipv6PresentShare),
       v4ConnectMs: ms(c.v4ConnectMedianMs),
       v6ConnectMs: ms(c.v6ConnectMedianMs),
+      v4DownloadMbps: mbps(c.speed.v4DownloadMedianBps),
+      v6DownloadMbps: mbps(c.speed.v6DownloadMedianBps),
     };
     const rows =
       c.targets.length === 0

@@ -62,6 +62,25 @@ function result(startedAt: string, ready: boolean, targets: Record<string, Check
   };
 }
 
+/** A speed result over one family (the IPv6 report compares download over IPv4 and IPv6). */
+function speed(startedAt: string, family: 4 | 6, bps: number) {
+  return {
+    id: uuidv7(),
+    kind: 'speed',
+    startedAt,
+    clock: { bootId: 'earlier-boot', uptimeMs: 1000 },
+    durationMs: 20000,
+    status: 'ok',
+    network: { access: 'fixed', family },
+    bytesUsed: 1e8,
+    agentVersion: '0.1.0',
+    speed: {
+      profile: 'fixed',
+      download: { bps, bytes: 1e8, durationMs: 10000, warmupMs: 1500, streams: 8, stopReason: 'window' },
+    },
+  };
+}
+
 let dir: string;
 let app: FastifyInstance;
 /** The report and its CSV need a reader (admin token or dashboard session). */
@@ -107,6 +126,12 @@ async function scenario() {
       placeholder,
     ]),
   ]);
+  await push(a1.token, [
+    speed('2025-02-10T04:00:00Z', 4, 40e6),
+    speed('2025-02-10T06:00:00Z', 4, 60e6),
+    speed('2025-02-17T04:00:00Z', 6, 1e6), // week 8: not counted
+  ]);
+  await push(a2.token, [speed('2025-02-12T04:00:00Z', 6, 50e6)]);
   await push(a2.token, [
     result('2025-02-12T03:00:00Z', false, {
       portal: fail6(30, 'ENETUNREACH', 'tcp-v6'),
@@ -222,6 +247,19 @@ describe('GET /api/v1/stats/ipv6', () => {
         targetsV6: 1,
       }),
     ]);
+    // Speed over each family: 03646 ran two tests over IPv4 (40, 60 Mbit/s) and one over IPv6 (50).
+    expect(r.communes[0].speed).toEqual({
+      v4Tests: 2,
+      v6Tests: 1,
+      v4DownloadMedianBps: 50e6,
+      v6DownloadMedianBps: 50e6,
+    });
+    expect(r.communes[1].speed).toEqual({
+      v4Tests: 0,
+      v6Tests: 0,
+      v4DownloadMedianBps: null,
+      v6DownloadMedianBps: null,
+    });
     expect(r.communes[0].targets).toEqual([
       { name: 'collector', results: 3, v6OkShare: 2 / 3, v6Reachable: true, aaaa: true, topCode: 'ENETUNREACH' },
       { name: 'portal', results: 3, v6OkShare: 1 / 3, v6Reachable: false, aaaa: true, topCode: 'ENETUNREACH' },
@@ -270,10 +308,10 @@ describe('GET /api/v1/export/ipv6.csv', () => {
     const lines = res.body.slice(1).trimEnd().split('\r\n');
     expect(lines[0]).toMatch(/^Tuần,Mã xã,Tên xã,/);
     expect(lines.slice(1)).toEqual([
-      '2025-W07,03646,,,,3,có,66.7,7.5,6.5,collector,có,có,66.7,ENETUNREACH',
-      '2025-W07,03646,,,,3,có,66.7,7.5,6.5,portal,có,không,33.3,ENETUNREACH',
-      '2025-W07,03649,,,,1,có,100,23,7,collector,có,có,100,',
-      '2025-W07,03649,,,,1,có,100,23,7,portal,không,không,0,NODATA',
+      '2025-W07,03646,,,,3,có,66.7,7.5,6.5,50,50,collector,có,có,66.7,ENETUNREACH',
+      '2025-W07,03646,,,,3,có,66.7,7.5,6.5,50,50,portal,có,không,33.3,ENETUNREACH',
+      '2025-W07,03649,,,,1,có,100,23,7,,,collector,có,có,100,',
+      '2025-W07,03649,,,,1,có,100,23,7,,,portal,không,không,0,NODATA',
     ]);
   });
 
@@ -283,7 +321,7 @@ describe('GET /api/v1/export/ipv6.csv', () => {
     const res = await app.inject({ url: '/api/v1/export/ipv6.csv?week=2025-W07&lang=en', headers: reader });
     const lines = res.body.slice(1).trimEnd().split('\r\n');
     expect(lines[0]).toMatch(/^week,commune_code,commune_name,/);
-    expect(lines[1]).toBe("2025-W07,'@SUM(A1),,,,1,yes,100,1,2,'-1,yes,yes,100,");
+    expect(lines[1]).toBe("2025-W07,'@SUM(A1),,,,1,yes,100,1,2,,,'-1,yes,yes,100,");
   });
 
   it('rejects an unknown language', async () => {

@@ -8,6 +8,9 @@ import {
   isoWeekRange,
   previousIsoWeek,
   REPORT_TZ_OFFSET_MS,
+  type SpeedByFamily,
+  type SpeedFamilyObs,
+  speedByFamily,
 } from '@hatang/shared';
 import type { Db } from '../storage/db.js';
 import { syncIpv6 } from './sync.js';
@@ -42,75 +45,90 @@ export function unitNames(db: Db, codes: readonly string[]): Map<string, UnitNam
   return out;
 }
 
-/** The observations of [startMs, endMs), each with its agent's commune. */
+/** The observations of [startMs, endMs), each with its agent's commune (as the agent is assigned now). */
 export function ipv6Observations(
   db: Db,
   range: { startMs: number; endMs: number },
 ): { hosts: Ipv6HostObs[]; targets: Ipv6TargetObs[] } {
   syncIpv6(db);
-  const hosts = (
-    db
-      .prepare(
-        `SELECT h.agent_id, a.commune_code, h.started_at, h.global_address, h.default_route
-           FROM ipv6_host_obs h JOIN agents a ON a.id = h.agent_id
-          WHERE h.started_at >= ? AND h.started_at < ?`,
-      )
-      .all(range.startMs, range.endMs) as {
-      agent_id: string;
-      commune_code: string | null;
-      started_at: number;
-      global_address: number;
-      default_route: number;
-    }[]
-  ).map((r) => ({
-    agentId: r.agent_id,
-    communeCode: r.commune_code,
-    at: r.started_at,
-    globalAddress: r.global_address === 1,
-    defaultRoute: r.default_route === 1,
-  }));
+  // A few hundred agents: join their communes here rather than once per observation row in SQL.
+  const commune = new Map(
+    (db.prepare('SELECT id, commune_code FROM agents').raw().all() as [string, string | null][]).map(([id, c]) => [
+      id,
+      c,
+    ]),
+  );
+  const hostRows = db
+    .prepare(
+      `SELECT agent_id, started_at, global_address, default_route
+         FROM ipv6_host_obs WHERE started_at >= ? AND started_at < ?`,
+    )
+    .raw()
+    .all(range.startMs, range.endMs) as [string, number, number, number][];
+  const hosts = hostRows.map(
+    ([agentId, at, g, d]): Ipv6HostObs => ({
+      agentId,
+      communeCode: commune.get(agentId) ?? null,
+      at,
+      globalAddress: g === 1,
+      defaultRoute: d === 1,
+    }),
+  );
   const bool = (v: number | null) => (v === null ? null : v === 1);
-  const targets = (
-    db
-      .prepare(
-        `SELECT t.*, a.commune_code
-           FROM ipv6_target_obs t JOIN agents a ON a.id = t.agent_id
-          WHERE t.started_at >= ? AND t.started_at < ?`,
-      )
-      .all(range.startMs, range.endMs) as {
-      agent_id: string;
-      commune_code: string | null;
-      started_at: number;
-      target: string;
-      checked: number;
-      v6_ok: number;
-      aaaa: number | null;
-      v4_ms: number | null;
-      v6_ms: number | null;
-      he_family: number | null;
-      pmtu_ok: number | null;
-      v6_code: string | null;
-    }[]
-  ).map(
-    (r): Ipv6TargetObs => ({
-      agentId: r.agent_id,
-      communeCode: r.commune_code,
-      at: r.started_at,
-      target: r.target,
-      checked: r.checked === 1,
-      v6Ok: r.v6_ok === 1,
-      aaaa: bool(r.aaaa),
-      v4Ms: r.v4_ms,
-      v6Ms: r.v6_ms,
-      heFamily: r.he_family === 4 || r.he_family === 6 ? r.he_family : null,
-      pmtuOk: bool(r.pmtu_ok),
-      v6Code: r.v6_code,
+  const targetRows = db
+    .prepare(
+      `SELECT agent_id, started_at, target, checked, v6_ok, aaaa, v4_ms, v6_ms, he_family, pmtu_ok, v6_code
+         FROM ipv6_target_obs WHERE started_at >= ? AND started_at < ?`,
+    )
+    .raw()
+    .all(range.startMs, range.endMs) as [
+    string,
+    number,
+    string,
+    number,
+    number,
+    number | null,
+    number | null,
+    number | null,
+    number | null,
+    number | null,
+    string | null,
+  ][];
+  const targets = targetRows.map(
+    ([agentId, at, target, checked, v6Ok, aaaa, v4Ms, v6Ms, he, pmtu, v6Code]): Ipv6TargetObs => ({
+      agentId,
+      communeCode: commune.get(agentId) ?? null,
+      at,
+      target,
+      checked: checked === 1,
+      v6Ok: v6Ok === 1,
+      aaaa: bool(aaaa),
+      v4Ms,
+      v6Ms,
+      heFamily: he === 4 || he === 6 ? he : null,
+      pmtuOk: bool(pmtu),
+      v6Code,
     }),
   );
   return { hosts, targets };
 }
 
-export type Ipv6CommuneRow = Ipv6Report['communes'][number] & UnitNames;
+/** Speed results of [startMs, endMs) with their family and commune (errors and empty downloads left out). */
+export function speedFamilyObservations(db: Db, range: { startMs: number; endMs: number }): SpeedFamilyObs[] {
+  return (
+    db
+      .prepare(
+        `SELECT a.commune_code, r.family, r.download_bps
+           FROM results r JOIN agents a ON a.id = r.agent_id
+          WHERE r.kind = 'speed' AND r.status != 'error' AND r.download_bps IS NOT NULL
+            AND r.started_at >= ? AND r.started_at < ?`,
+      )
+      .all(range.startMs, range.endMs) as { commune_code: string | null; family: number; download_bps: number }[]
+  ).map((r) => ({ communeCode: r.commune_code, family: r.family === 6 ? 6 : 4, downloadBps: r.download_bps }));
+}
+
+/** A commune's row: IPv6 figures, names, and its speed tests over each family that week. */
+export type Ipv6CommuneRow = Ipv6Report['communes'][number] & UnitNames & { speed: SpeedByFamily };
 export type Ipv6TargetRow = Ipv6Report['targets'][number] & {
   /** The same share the week before, to watch the change week by week. */
   prevShareV6: number | null;
@@ -172,6 +190,8 @@ export function ipv6WeekReport(db: Db, week: string, opts: Ipv6ReportOptions = {
     db,
     report.communes.map((c) => c.code),
   );
+  const speed = speedByFamily(speedFamilyObservations(db, range));
+  const noSpeed: SpeedByFamily = { v4Tests: 0, v6Tests: 0, v4DownloadMedianBps: null, v6DownloadMedianBps: null };
   return {
     week,
     from: localIso(range.startMs),
@@ -183,6 +203,7 @@ export function ipv6WeekReport(db: Db, week: string, opts: Ipv6ReportOptions = {
     communes: report.communes.map((c) => ({
       ...c,
       ...(names.get(c.code) ?? { name: null, districtCode: null, districtName: null }),
+      speed: speed.get(c.code) ?? noSpeed,
     })),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Ipv6Body } from '../schemas/results.js';
-import { type Ipv6HostObs, type Ipv6TargetObs, ipv6Report, ipv6TargetFacts } from './ipv6.js';
+import { type Ipv6HostObs, type Ipv6TargetObs, ipv6Report, ipv6TargetFacts, speedByFamily } from './ipv6.js';
 
 describe('ipv6TargetFacts', () => {
   const body: Ipv6Body = {
@@ -39,6 +39,7 @@ describe('ipv6TargetFacts', () => {
         ],
       },
       { name: 'placeholder', checks: [{ check: 'config', status: 'skip', code: 'NOT_CONFIGURED' }] },
+      { name: 'typo', checks: [{ check: 'config', status: 'fail', code: 'BAD_URL' }] },
     ],
   };
 
@@ -88,6 +89,7 @@ describe('ipv6TargetFacts', () => {
         pmtuOk: null,
         v6Code: null, // not checked: no reason to give
       },
+      expect.objectContaining({ name: 'typo', checked: false }),
     ]);
   });
 
@@ -249,5 +251,27 @@ describe('ipv6Report', () => {
     const only = ipv6Report([], [obs('a9', 'C9', 't', { v6Ok: true })]);
     expect(only.communes[0]).toMatchObject({ code: 'C9', results: 0, ipv6Present: false, targetsV6: 1 });
     expect(only.communesReporting).toBe(0);
+  });
+});
+
+describe('speedByFamily', () => {
+  it('is empty for no tests', () => {
+    expect(speedByFamily([]).size).toBe(0);
+  });
+
+  it('gives each commune its median download over IPv4 and over IPv6', () => {
+    const m = speedByFamily([
+      { communeCode: 'C1', family: 4, downloadBps: 40e6 },
+      { communeCode: 'C1', family: 4, downloadBps: 60e6 },
+      { communeCode: 'C1', family: 4, downloadBps: 900e6 }, // outlier: the median holds
+      { communeCode: 'C1', family: 6, downloadBps: 50e6 },
+      { communeCode: 'C2', family: 6, downloadBps: 30e6 },
+      { communeCode: 'C2', family: 6, downloadBps: 30e6 }, // tie
+      { communeCode: null, family: 4, downloadBps: 1e6 }, // no commune: left out
+    ]);
+    expect(Object.fromEntries(m)).toEqual({
+      C1: { v4Tests: 3, v6Tests: 1, v4DownloadMedianBps: 60e6, v6DownloadMedianBps: 50e6 },
+      C2: { v4Tests: 0, v6Tests: 2, v4DownloadMedianBps: null, v6DownloadMedianBps: 30e6 },
+    });
   });
 });

@@ -21,7 +21,7 @@ type Check = Ipv6Body['targets'][number]['checks'][number];
 /** What one result says about one target, reduced to the figures the report needs. */
 export interface Ipv6TargetFacts {
   name: string;
-  /** False for a placeholder target or one whose every check was skipped: left out of figures. */
+  /** False for a placeholder, a bad URL, or a target whose every check was skipped: left out of figures. */
   checked: boolean;
   /** The target answered HTTP(S) over IPv6 only (http-v6 pass or slow). */
   v6Ok: boolean;
@@ -59,7 +59,8 @@ export function ipv6TargetFacts(body: Ipv6Body): Ipv6TargetFacts[] {
     }
     return {
       name: t.name,
-      checked: t.checks.some((c) => c.status !== 'skip'),
+      // A placeholder or a bad URL (the `config` check) is a configuration matter, not a finding.
+      checked: t.checks.some((c) => c.check !== 'config' && c.status !== 'skip'),
       v6Ok,
       aaaa: aaaa && aaaa.status !== 'skip' ? ok(aaaa) : null,
       v4Ms: ok(v4) && v4?.ms !== undefined ? v4.ms : null,
@@ -171,118 +172,238 @@ function group<T, K>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
   return m;
 }
 
-function topCodes(obs: readonly Ipv6TargetObs[]): Ipv6CodeCount[] {
-  const counts = new Map<string, number>();
-  for (const o of obs) if (!o.v6Ok && o.v6Code) counts.set(o.v6Code, (counts.get(o.v6Code) ?? 0) + 1);
+function sortedCodes(counts: Map<string, number>): Ipv6CodeCount[] {
   return [...counts]
     .map(([code, count]) => ({ code, count }))
     .sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1));
 }
 
-interface CommuneTargetCell {
-  target: Ipv6CommuneTarget;
-  v4: number | null;
-  v6: number | null;
-  aaaaKnown: boolean;
-  pmtuTrouble: boolean;
+function addCode(counts: Map<string, number>, o: Ipv6TargetObs) {
+  if (!o.v6Ok && o.v6Code) counts.set(o.v6Code, (counts.get(o.v6Code) ?? 0) + 1);
 }
 
-function communeTarget(name: string, obs: readonly Ipv6TargetObs[]): CommuneTargetCell {
-  const v6OkShare = obs.filter((o) => o.v6Ok).length / obs.length;
-  const aaaaObs = obs.filter((o) => o.aaaa !== null);
-  const pmtuObs = obs.filter((o) => o.pmtuOk !== null);
-  return {
-    target: {
-      name,
-      results: obs.length,
-      v6OkShare,
-      v6Reachable: reaches(v6OkShare),
-      aaaa: aaaaObs.length === 0 ? null : reaches(aaaaObs.filter((o) => o.aaaa).length / aaaaObs.length),
-      topCode: topCodes(obs)[0]?.code ?? null,
-    },
-    v4: med(obs.flatMap((o) => (o.v4Ms === null ? [] : [o.v4Ms]))),
-    v6: med(obs.flatMap((o) => (o.v6Ms === null ? [] : [o.v6Ms]))),
-    aaaaKnown: aaaaObs.length > 0,
-    pmtuTrouble: pmtuObs.length > 0 && reaches(pmtuObs.filter((o) => o.pmtuOk === false).length / pmtuObs.length),
-  };
+/** Running counts of one commune's checks of one target: one pass over the observations. */
+interface Cell {
+  n: number;
+  ok: number;
+  aaaaN: number;
+  aaaaOk: number;
+  pmtuN: number;
+  pmtuLost: number;
+  heN: number;
+  he6: number;
+  v4: number[];
+  v6: number[];
+  codes: Map<string, number>;
+  agents: Set<string>;
 }
+
+const newCell = (): Cell => ({
+  n: 0,
+  ok: 0,
+  aaaaN: 0,
+  aaaaOk: 0,
+  pmtuN: 0,
+  pmtuLost: 0,
+  heN: 0,
+  he6: 0,
+  v4: [],
+  v6: [],
+  codes: new Map(),
+  agents: new Set(),
+});
+
+function addObs(c: Cell, o: Ipv6TargetObs) {
+  c.n++;
+  if (o.v6Ok) c.ok++;
+  if (o.aaaa !== null) {
+    c.aaaaN++;
+    if (o.aaaa) c.aaaaOk++;
+  }
+  if (o.pmtuOk !== null) {
+    c.pmtuN++;
+    if (!o.pmtuOk) c.pmtuLost++;
+  }
+  if (o.heFamily !== null) {
+    c.heN++;
+    if (o.heFamily === 6) c.he6++;
+  }
+  if (o.v4Ms !== null) c.v4.push(o.v4Ms);
+  if (o.v6Ms !== null) c.v6.push(o.v6Ms);
+  addCode(c.codes, o);
+  c.agents.add(o.agentId);
+}
+
+const cellTarget = (name: string, c: Cell): Ipv6CommuneTarget => ({
+  name,
+  results: c.n,
+  v6OkShare: c.ok / c.n,
+  v6Reachable: reaches(c.ok / c.n),
+  aaaa: c.aaaaN === 0 ? null : reaches(c.aaaaOk / c.aaaaN),
+  topCode: sortedCodes(c.codes)[0]?.code ?? null,
+});
+
+function getOr<K, V>(m: Map<K, V>, k: K, make: () => V): V {
+  let v = m.get(k);
+  if (v === undefined) {
+    v = make();
+    m.set(k, v);
+  }
+  return v;
+}
+
+const byName = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
 
 /** The week's IPv6 report from its observations (already limited to the week). */
 export function ipv6Report(hosts: readonly Ipv6HostObs[], targetObs: readonly Ipv6TargetObs[]): Ipv6Report {
-  const checked = targetObs.filter((o) => o.checked);
-  const inCommune = <T extends { communeCode: string | null }>(xs: readonly T[]) =>
-    xs.filter((x): x is T & { communeCode: string } => x.communeCode !== null);
-
-  // Per commune and target first; both the commune rows and the target rows are built from these cells.
-  const cells = new Map<string, Map<string, CommuneTargetCell>>();
-  for (const [code, obs] of group(inCommune(checked), (o) => o.communeCode)) {
-    const row = new Map<string, CommuneTargetCell>();
-    for (const [name, tObs] of group(obs, (o) => o.target)) row.set(name, communeTarget(name, tObs));
-    cells.set(code, row);
+  // One pass: a cell per commune and target, and per target the agents and results of everyone.
+  const cells = new Map<string, Map<string, Cell>>();
+  const perTarget = new Map<string, { agents: Set<string>; results: number }>();
+  for (const o of targetObs) {
+    if (!o.checked) continue;
+    const t = getOr(perTarget, o.target, () => ({ agents: new Set<string>(), results: 0 }));
+    t.agents.add(o.agentId);
+    t.results++;
+    if (o.communeCode === null) continue;
+    const row = getOr(cells, o.communeCode, () => new Map<string, Cell>());
+    addObs(getOr(row, o.target, newCell), o);
   }
 
-  const hostsByCommune = group(inCommune(hosts), (h) => h.communeCode);
-  const targetsByCommune = group(inCommune(checked), (o) => o.communeCode);
+  const hostsByCommune = group(
+    hosts.filter((h) => h.communeCode !== null),
+    (h) => h.communeCode as string,
+  );
   const codes = [...new Set([...hostsByCommune.keys(), ...cells.keys()])].sort();
   const communes: Ipv6CommuneReport[] = codes.map((code) => {
     const hs = hostsByCommune.get(code) ?? [];
-    const ts = targetsByCommune.get(code) ?? [];
-    const row = [...(cells.get(code)?.values() ?? [])].sort((a, b) => (a.target.name < b.target.name ? -1 : 1));
-    const share = hs.length === 0 ? 0 : hs.filter((h) => h.globalAddress && h.defaultRoute).length / hs.length;
+    const row = byName(cells.get(code) ?? new Map<string, Cell>());
+    const agents = new Set(hs.map((h) => h.agentId));
+    const v4: number[] = [];
+    const v6: number[] = [];
+    for (const [, c] of row) {
+      for (const a of c.agents) agents.add(a);
+      for (const x of c.v4) v4.push(x);
+      for (const x of c.v6) v6.push(x);
+    }
+    let ready = 0;
+    for (const h of hs) if (h.globalAddress && h.defaultRoute) ready++;
+    const share = hs.length === 0 ? 0 : ready / hs.length;
+    const targets = row.map(([name, c]) => cellTarget(name, c));
     return {
       code,
-      agents: new Set([...hs, ...ts].map((x) => x.agentId)).size,
+      agents: agents.size,
       results: hs.length,
       ipv6PresentShare: share,
       ipv6Present: hs.length > 0 && reaches(share),
-      v4ConnectMedianMs: med(ts.flatMap((o) => (o.v4Ms === null ? [] : [o.v4Ms]))),
-      v6ConnectMedianMs: med(ts.flatMap((o) => (o.v6Ms === null ? [] : [o.v6Ms]))),
-      targetsChecked: row.length,
-      targetsV6: row.filter((c) => c.target.v6Reachable).length,
-      targets: row.map((c) => c.target),
+      v4ConnectMedianMs: med(v4),
+      v6ConnectMedianMs: med(v6),
+      targetsChecked: targets.length,
+      targetsV6: targets.filter((t) => t.v6Reachable).length,
+      targets,
     };
   });
 
-  const targets: Ipv6TargetReport[] = [...group(checked, (o) => o.target)]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([name, obs]) => {
-      const cs = [...cells.values()].flatMap((row) => {
-        const c = row.get(name);
-        return c ? [c] : [];
-      });
-      const communeObs = inCommune(obs);
-      const he = communeObs.filter((o) => o.heFamily !== null);
-      const communesV6 = cs.filter((c) => c.target.v6Reachable).length;
-      const aaaaCells = cs.filter((c) => c.aaaaKnown);
-      const communesAaaa = aaaaCells.filter((c) => c.target.aaaa).length;
-      return {
-        name,
-        communesChecked: cs.length,
-        communesV6,
-        shareV6: ratio(communesV6, cs.length),
-        communesAaaa,
-        shareAaaa: ratio(communesAaaa, aaaaCells.length),
-        communesPmtuTrouble: cs.filter((c) => c.pmtuTrouble).length,
-        v4ConnectMedianMs: med(cs.flatMap((c) => (c.v4 === null ? [] : [c.v4]))),
-        v6ConnectMedianMs: med(cs.flatMap((c) => (c.v6 === null ? [] : [c.v6]))),
-        happyEyeballsV6Share: ratio(he.filter((o) => o.heFamily === 6).length, he.length),
-        agents: new Set(obs.map((o) => o.agentId)).size,
-        results: obs.length,
-        failCodes: topCodes(communeObs),
-      };
-    });
+  const targets: Ipv6TargetReport[] = byName(perTarget).map(([name, all]) => {
+    const cs: Cell[] = [];
+    for (const row of cells.values()) {
+      const c = row.get(name);
+      if (c) cs.push(c);
+    }
+    const codes = new Map<string, number>();
+    let heN = 0;
+    let he6 = 0;
+    let communesV6 = 0;
+    let aaaaCells = 0;
+    let communesAaaa = 0;
+    let pmtuTrouble = 0;
+    const v4: number[] = [];
+    const v6: number[] = [];
+    for (const c of cs) {
+      if (reaches(c.ok / c.n)) communesV6++;
+      if (c.aaaaN > 0) {
+        aaaaCells++;
+        if (reaches(c.aaaaOk / c.aaaaN)) communesAaaa++;
+      }
+      if (c.pmtuN > 0 && reaches(c.pmtuLost / c.pmtuN)) pmtuTrouble++;
+      heN += c.heN;
+      he6 += c.he6;
+      const m4 = med(c.v4);
+      const m6 = med(c.v6);
+      if (m4 !== null) v4.push(m4);
+      if (m6 !== null) v6.push(m6);
+      for (const [k, n] of c.codes) codes.set(k, (codes.get(k) ?? 0) + n);
+    }
+    return {
+      name,
+      communesChecked: cs.length,
+      communesV6,
+      shareV6: ratio(communesV6, cs.length),
+      communesAaaa,
+      shareAaaa: ratio(communesAaaa, aaaaCells),
+      communesPmtuTrouble: pmtuTrouble,
+      v4ConnectMedianMs: med(v4),
+      v6ConnectMedianMs: med(v6),
+      happyEyeballsV6Share: ratio(he6, heN),
+      agents: all.agents.size,
+      results: all.results,
+      failCodes: sortedCodes(codes),
+    };
+  });
 
   const present = communes.filter((c) => c.ipv6Present).length;
   const reporting = communes.filter((c) => c.results > 0).length;
-  const unassignedHosts = hosts.filter((h) => h.communeCode === null);
+  const unassigned = new Set<string>();
+  let unassignedResults = 0;
+  const agents = new Set<string>();
+  for (const h of hosts) {
+    agents.add(h.agentId);
+    if (h.communeCode === null) {
+      unassigned.add(h.agentId);
+      unassignedResults++;
+    }
+  }
   return {
     communesReporting: reporting,
     communesIpv6Present: present,
     shareIpv6Present: ratio(present, reporting),
-    agents: new Set(hosts.map((h) => h.agentId)).size,
+    agents: agents.size,
     results: hosts.length,
-    unassigned: { agents: new Set(unassignedHosts.map((h) => h.agentId)).size, results: unassignedHosts.length },
+    unassigned: { agents: unassigned.size, results: unassignedResults },
     targets,
     communes,
   };
+}
+
+/** One speed result, for comparing download speed over IPv4 and IPv6 (DESIGN.md §3: every test records its family). */
+export interface SpeedFamilyObs {
+  communeCode: string | null;
+  family: 4 | 6;
+  downloadBps: number;
+}
+
+export interface SpeedByFamily {
+  v4Tests: number;
+  v6Tests: number;
+  /** Median download over IPv4 / IPv6, bits per second; null without tests of that family. */
+  v4DownloadMedianBps: number | null;
+  v6DownloadMedianBps: number | null;
+}
+
+/** Per commune: how many speed tests ran over each family and their median download. */
+export function speedByFamily(obs: readonly SpeedFamilyObs[]): Map<string, SpeedByFamily> {
+  const out = new Map<string, SpeedByFamily>();
+  for (const [code, xs] of group(
+    obs.filter((o): o is SpeedFamilyObs & { communeCode: string } => o.communeCode !== null),
+    (o) => o.communeCode,
+  )) {
+    const v4 = xs.filter((o) => o.family === 4).map((o) => o.downloadBps);
+    const v6 = xs.filter((o) => o.family === 6).map((o) => o.downloadBps);
+    out.set(code, {
+      v4Tests: v4.length,
+      v6Tests: v6.length,
+      v4DownloadMedianBps: med(v4),
+      v6DownloadMedianBps: med(v6),
+    });
+  }
+  return out;
 }

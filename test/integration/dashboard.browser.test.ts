@@ -39,6 +39,7 @@ let demo: DemoData;
 let ctx: BrowserContext;
 let page: Page;
 let userDir: string;
+let refusedAgent = '';
 const consoleErrors: string[] = [];
 const dialogs: string[] = [];
 
@@ -184,6 +185,20 @@ describe('dashboard in Chromium', () => {
     clockReal = Date.now();
     // The dashboard warms its figure cache when the collector starts listening (before the seed).
     c.app.dashboardCache.clear();
+    // One agent sends a result the collector refuses (it ends in the agent's dead letters).
+    const refused = demo.agents.find((a) => a.access === 'fixed' && a !== demo.silentAgent)!;
+    const bad = await fetch(`${c.url}/api/v1/results`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${refused.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        schema: 1,
+        sentAt: new Date(NOW).toISOString(),
+        clock: { bootId: 'b', uptimeMs: 1000 },
+        results: [{ id: '01958a00-0000-7000-8000-000000000001', kind: 'speed', status: 'ok' }],
+      }),
+    });
+    expect(((await bad.json()) as { rejected: unknown[] }).rejected).toHaveLength(1);
+    refusedAgent = refused.name;
     const store = createAccountStore(c.app.db);
     const hash = await hashPassword(PASSWORD);
     store.addUser(
@@ -347,6 +362,11 @@ describe('dashboard in Chromium', () => {
     expect(rows[0]?.at(-1)).toBe('Mất liên lạc');
     expect(await page.$$eval('table#agents tr.silent', (l) => l.length)).toBe(1);
     expect(rows.filter((r) => r.at(-1) === 'Hoạt động')).toHaveLength(demo.agents.length - 1);
+    // Refused results (the agent's dead letters), last 7 days: one agent has one.
+    const head = await tableHead('agents');
+    const col = head.indexOf('Kết quả bị từ chối (7 ngày)');
+    expect(col).toBeGreaterThan(0);
+    expect(rows.filter((r) => r[col] !== '0').map((r) => [r[0], r[col]])).toEqual([[refusedAgent, '1']]);
     await expectCsvMatchesTable('agents');
     await shot('agents');
   });

@@ -83,7 +83,9 @@ const vi = {
   'col.lastSeen': 'Liên lạc lần cuối',
   'col.lastSeenAgo': 'Cách đây',
   'col.outboxLag': 'Độ trễ gửi (phút)',
-  'col.deadLetters': 'Kết quả bị từ chối',
+  'col.deadLetters': 'Kết quả bị từ chối (7 ngày)',
+  'col.deadLetters.help':
+    'Kết quả máy chủ không nhận trong 7 ngày qua (trạm giữ lại trong hàng lỗi). Khác 0: kiểm tra phiên bản và đồng hồ của trạm.',
   'col.agentStatus': 'Tình trạng',
   'col.time': 'Thời gian',
   'col.kind': 'Phép đo',
@@ -259,7 +261,9 @@ const en: Record<MsgKey, string> = {
   'col.lastSeen': 'Last seen',
   'col.lastSeenAgo': 'Ago',
   'col.outboxLag': 'Upload delay (min)',
-  'col.deadLetters': 'Rejected results',
+  'col.deadLetters': 'Refused results (7 days)',
+  'col.deadLetters.help':
+    'Results the collector refused in the last 7 days (the agent keeps them as dead letters). Not 0: check the agent’s version and clock.',
   'col.agentStatus': 'Status',
   'col.time': 'Time',
   'col.kind': 'Test',

@@ -204,6 +204,20 @@ export const migrations: Migration[] = [
     `,
   },
   {
+    version: 32,
+    name: 'dashboard: refused results per agent and day',
+    sql: `
+      -- How many results of each agent the collector refused (the agent's dead letters), per local
+      -- day (Asia/Ho_Chi_Minh day number), counted from each ingest answer.
+      CREATE TABLE agent_rejections (
+        agent_id TEXT NOT NULL,
+        day      INTEGER NOT NULL,
+        count    INTEGER NOT NULL,
+        PRIMARY KEY (agent_id, day)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
     version: 50,
     name: 'ipv6: per-result observations for the weekly IPv6 report',
     sql: `

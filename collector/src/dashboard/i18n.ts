@@ -81,7 +81,6 @@ const vi = {
   'col.isp': 'Nhà mạng',
   'col.version': 'Phiên bản',
   'col.lastSeen': 'Liên lạc lần cuối',
-  'col.lastSeenAgo': 'Cách đây',
   'col.outboxLag': 'Độ trễ gửi (phút)',
   'col.deadLetters': 'Kết quả bị từ chối (7 ngày)',
   'col.deadLetters.help':
@@ -259,7 +258,6 @@ const en: Record<MsgKey, string> = {
   'col.isp': 'ISP',
   'col.version': 'Version',
   'col.lastSeen': 'Last seen',
-  'col.lastSeenAgo': 'Ago',
   'col.outboxLag': 'Upload delay (min)',
   'col.deadLetters': 'Refused results (7 days)',
   'col.deadLetters.help':

@@ -1,6 +1,7 @@
 import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { registerDashboard, registerSessionReader } from './dashboard/index.js';
+import { rejectionsPlugin } from './dashboard/rejections.js';
 import { sessionsPlugin } from './dashboard/sessions.js';
 import { ingestEventsPlugin } from './ingest/events.js';
 import { accessPlugin } from './plugins/access.js';
@@ -76,6 +77,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     await app.register(statsPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
     await app.register(accessPlugin);
     await app.register(retentionPlugin, { config, ...(opts.now ? { now: opts.now } : {}) });
+    await app.register(rejectionsPlugin, { ...(opts.now ? { now: opts.now } : {}) });
     await app.register(ingestRoutes, { config, ...(opts.now ? { now: opts.now } : {}) });
     await app.register(statsRoutes);
     await app.register(ipv6Routes, { ...(opts.now ? { now: opts.now } : {}) });

@@ -39,6 +39,7 @@ let demo: DemoData;
 let ctx: BrowserContext;
 let page: Page;
 let userDir: string;
+let refusedAgent = '';
 const consoleErrors: string[] = [];
 const dialogs: string[] = [];
 
@@ -184,6 +185,20 @@ describe('dashboard in Chromium', () => {
     clockReal = Date.now();
     // The dashboard warms its figure cache when the collector starts listening (before the seed).
     c.app.dashboardCache.clear();
+    // One agent sends a result the collector refuses (it ends in the agent's dead letters).
+    const refused = demo.agents.find((a) => a.access === 'fixed' && a !== demo.silentAgent)!;
+    const bad = await fetch(`${c.url}/api/v1/results`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${refused.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        schema: 1,
+        sentAt: new Date(NOW).toISOString(),
+        clock: { bootId: 'b', uptimeMs: 1000 },
+        results: [{ id: '01958a00-0000-7000-8000-000000000001', kind: 'speed', status: 'ok' }],
+      }),
+    });
+    expect(((await bad.json()) as { rejected: unknown[] }).rejected).toHaveLength(1);
+    refusedAgent = refused.name;
     const store = createAccountStore(c.app.db);
     const hash = await hashPassword(PASSWORD);
     store.addUser(
@@ -347,6 +362,11 @@ describe('dashboard in Chromium', () => {
     expect(rows[0]?.at(-1)).toBe('Mất liên lạc');
     expect(await page.$$eval('table#agents tr.silent', (l) => l.length)).toBe(1);
     expect(rows.filter((r) => r.at(-1) === 'Hoạt động')).toHaveLength(demo.agents.length - 1);
+    // Refused results (the agent's dead letters), last 7 days: one agent has one.
+    const head = await tableHead('agents');
+    const col = head.indexOf('Kết quả bị từ chối (7 ngày)');
+    expect(col).toBeGreaterThan(0);
+    expect(rows.filter((r) => r[col] !== '0').map((r) => [r[0], r[col]])).toEqual([[refusedAgent, '1']]);
     await expectCsvMatchesTable('agents');
     await shot('agents');
   });
@@ -377,6 +397,7 @@ describe('dashboard in Chromium', () => {
     await expectCsvMatchesTable('short');
     await shot('report');
     await page.setViewportSize({ width: 794, height: 1123 });
+    await page.waitForTimeout(400); // app.js resizes the charts to the new width (debounced)
     await shot('report-print', { print: true });
     await page.pdf({ path: join(SHOTS, 'report.pdf'), format: 'A4', printBackground: true });
     await page.setViewportSize({ width: 1366, height: 768 });
@@ -427,6 +448,8 @@ describe('dashboard in Chromium', () => {
       '/api/v1/stats/trend?unit=116',
       '/api/v1/stats/units?level=commune&parent=116',
       '/api/v1/stats/trend?unit=14',
+      '/api/v1/export/stats.csv?level=commune&parent=116',
+      '/api/v1/export/results.csv?unit=116',
     ]) {
       const res = await page.request.get(`${c.url}${path}`);
       expect(res.status(), path).toBe(403);
@@ -438,6 +461,20 @@ describe('dashboard in Chromium', () => {
     const all = await page.request.get(`${c.url}/api/v1/stats/units?level=district&at=${WEEK.key}`);
     const districts = ((await all.json()) as { rows: Array<{ unit: { code: string } }> }).rows.map((r) => r.unit.code);
     expect([...new Set(districts)]).toEqual(['118']);
+    // Exports and the IPv6 report hold only their district's communes.
+    const inDistrict = new Set(demo.communes.filter((x) => x.districtCode === '118').map((x) => x.code));
+    const raw = parseCsv(
+      await (await page.request.get(`${c.url}/api/v1/export/results.csv?from=2025-03-10&to=2025-03-12`)).text(),
+    );
+    const codeCol = raw[0]?.fields.findIndex((h) => /commune|xã/i.test(h)) ?? -1;
+    expect(codeCol).toBeGreaterThanOrEqual(0);
+    expect(raw.length).toBeGreaterThan(1);
+    expect(raw.slice(1).every((r) => inDistrict.has(r.fields[codeCol] as string))).toBe(true);
+    const v6 = (await (await page.request.get(`${c.url}/api/v1/stats/ipv6?week=${WEEK.key}`)).json()) as {
+      communes: Array<{ code: string }>;
+    };
+    expect(v6.communes.length).toBeGreaterThan(0);
+    expect(v6.communes.every((x) => inDistrict.has(x.code))).toBe(true);
     // Their agents page lists only their agents.
     await goto('/agents');
     expect(await tableText('agents')).toHaveLength(demo.agents.filter((a) => a.districtCode === '118').length);

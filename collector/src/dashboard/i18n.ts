@@ -8,7 +8,7 @@ import type { Lang } from './format.js';
 const vi = {
   'app.title': 'Tốc độ băng rộng',
   'app.subtitle': 'Đo tốc độ Internet tại xã, phường — so với chỉ tiêu kế hoạch',
-  'nav.overview': 'Tổng quan tỉnh',
+  'nav.overview': 'Tổng quan',
   'nav.agents': 'Trạm đo',
   'nav.ipv6': 'IPv6',
   'nav.report': 'Báo cáo tuần',
@@ -81,9 +81,10 @@ const vi = {
   'col.isp': 'Nhà mạng',
   'col.version': 'Phiên bản',
   'col.lastSeen': 'Liên lạc lần cuối',
-  'col.lastSeenAgo': 'Cách đây',
   'col.outboxLag': 'Độ trễ gửi (phút)',
-  'col.deadLetters': 'Kết quả bị từ chối',
+  'col.deadLetters': 'Kết quả bị từ chối (7 ngày)',
+  'col.deadLetters.help':
+    'Kết quả máy chủ không nhận trong 7 ngày qua (trạm giữ lại trong hàng lỗi). Khác 0: kiểm tra phiên bản và đồng hồ của trạm.',
   'col.agentStatus': 'Tình trạng',
   'col.time': 'Thời gian',
   'col.kind': 'Phép đo',
@@ -184,7 +185,7 @@ export type MsgKey = keyof typeof vi;
 const en: Record<MsgKey, string> = {
   'app.title': 'Broadband speed',
   'app.subtitle': 'Internet speed measured at communes — against the plan’s targets',
-  'nav.overview': 'Province overview',
+  'nav.overview': 'Overview',
   'nav.agents': 'Agents',
   'nav.ipv6': 'IPv6',
   'nav.report': 'Weekly report',
@@ -257,9 +258,10 @@ const en: Record<MsgKey, string> = {
   'col.isp': 'ISP',
   'col.version': 'Version',
   'col.lastSeen': 'Last seen',
-  'col.lastSeenAgo': 'Ago',
   'col.outboxLag': 'Upload delay (min)',
-  'col.deadLetters': 'Rejected results',
+  'col.deadLetters': 'Refused results (7 days)',
+  'col.deadLetters.help':
+    'Results the collector refused in the last 7 days (the agent keeps them as dead letters). Not 0: check the agent’s version and clock.',
   'col.agentStatus': 'Status',
   'col.time': 'Time',
   'col.kind': 'Test',

@@ -1,5 +1,6 @@
 import { COLLECTOR_CONFIG_DEFAULTS } from '@hatang/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadDefaultUnits } from '../geography/defaults.js';
 import { type Db, openDb } from '../storage/db.js';
 import { verifyPassword } from './password.js';
 import { createAccountStore } from './store.js';
@@ -15,6 +16,7 @@ function io(password: string): UserCliIo {
 describe('users CLI', () => {
   it('adds a viewer scoped to a district with a scrypt hash, lists it without the hash', async () => {
     db = openDb({ path: ':memory:' });
+    loadDefaultUnits(db, Date.now());
     const u = await usersAdd(db, COLLECTOR_CONFIG_DEFAULTS, io('district officer pw'), {
       username: 'quynhnhai',
       role: 'viewer',
@@ -29,6 +31,17 @@ describe('users CLI', () => {
       expect.objectContaining({ username: 'quynhnhai', role: 'viewer', scope: '118', sessions: 0 }),
     ]);
     expect(JSON.stringify(rows)).not.toContain('scrypt');
+  });
+
+  it('refuses a scope that is not a unit code', async () => {
+    db = openDb({ path: ':memory:' });
+    await expect(
+      usersAdd(db, COLLECTOR_CONFIG_DEFAULTS, io('district officer pw'), {
+        username: 'x',
+        role: 'viewer',
+        scope: '999',
+      }),
+    ).rejects.toThrow(/no unit with code "999"/);
   });
 
   it('refuses a short password, a duplicate name, a bad name and a viewer without scope, each saying why', async () => {

@@ -21,6 +21,19 @@ export interface UserCliIo {
   checkUnit?(db: Db, code: string): string | undefined;
 }
 
+/** The scope must be a unit in the units table (GSO code); returns its name. */
+export function knownUnit(db: Db, code: string): string {
+  const row = db.prepare('SELECT name, level FROM units WHERE code = ?').get(code) as
+    | { name: string; level: string }
+    | undefined;
+  if (!row) {
+    throw new HatangError('HATANG_ERR_NOT_FOUND', `no unit with code "${code}"`, {
+      hint: 'Give the GSO code of a district, commune or the province (e.g. 118 for Huyện Quỳnh Nhai); the units are listed by GET /api/v1/units.',
+    });
+  }
+  return row.name;
+}
+
 export function checkPassword(pw: string, config: CollectorConfig): void {
   const min = config.dashboard.passwordMinLength;
   if (pw.length < min) {
@@ -59,7 +72,7 @@ export async function usersAdd(
       hint: 'Give the GSO code of a district (e.g. --scope 116) or of the province for all of it.',
     });
   }
-  if (o.scope !== undefined) io.checkUnit?.(db, o.scope);
+  if (o.scope !== undefined) (io.checkUnit ?? knownUnit)(db, o.scope);
   const pw = await io.readPassword(`Password for ${o.username}: `, true);
   checkPassword(pw, config);
   return store.addUser(

@@ -62,6 +62,7 @@ describe('dashboard login and sessions', () => {
     const res = await app.inject({ url: '/?week=2025-W10' });
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('/login?next=%2F%3Fweek%3D2025-W10');
+    expect((await app.inject({ url: res.headers.location as string })).body).not.toContain('hết hạn');
     const page = await app.inject({ url: '/login' });
     expect(page.headers['content-security-policy']).toBe(DASHBOARD_CSP);
     expect(DASHBOARD_CSP).toContain("script-src 'self'");
@@ -129,7 +130,11 @@ describe('dashboard login and sessions', () => {
     advance(20 * 60_000); // 20 min since last use: still inside the 30 min idle limit
     expect((await get()).statusCode).toBe(200);
     advance(25 * 60_000); // 65 min since login: past the 1 h absolute expiry
-    expect((await get()).statusCode).toBe(303);
+    const ended = await get();
+    expect(ended.statusCode).toBe(303);
+    expect(ended.headers.location).toBe('/login?next=%2F&expired=1');
+    const form = await app.inject({ url: ended.headers.location as string });
+    expect(form.body).toContain('Phiên làm việc đã hết hạn');
     const c2 = cookie(await login(app), SESSION_COOKIE)!.value;
     advance(31 * 60_000);
     expect((await app.inject({ url: '/', headers: { cookie: `${SESSION_COOKIE}=${c2}` } })).statusCode).toBe(303);

@@ -9,7 +9,7 @@ import { isLang, type Lang } from '../dashboard/format.js';
 import { translator } from '../dashboard/i18n.js';
 import { type PageContext, type PageParts, renderPage } from '../dashboard/layout.js';
 import { errorPage, loginPage } from '../dashboard/pages/login.js';
-import { LOGIN_CSRF_COOKIE, type SessionUser, sameToken } from '../dashboard/sessions.js';
+import { LOGIN_CSRF_COOKIE, SESSION_COOKIE, type SessionUser, sameToken } from '../dashboard/sessions.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -178,7 +178,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
     const message =
       q.bye !== undefined
         ? ({ key: 'logout.done', kind: 'info' } as const)
-        : q.next !== undefined
+        : q.expired !== undefined
           ? ({ key: 'login.expired', kind: 'info' } as const)
           : undefined;
     return send(reply, ctx, loginPage(ctx, { csrf: loginCsrf(req, reply), next, ...(message ? { message } : {}) }));
@@ -244,7 +244,9 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
     app.get(p.path, async (req, reply) => {
       const user = app.sessionUser(req);
       if (!user) {
-        return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
+        // "Your session has ended" only for a browser that had one.
+        const expired = req.cookies[SESSION_COOKIE] ? '&expired=1' : '';
+        return reply.redirect(`/login?next=${encodeURIComponent(req.url)}${expired}`, 303);
       }
       // The province overview is for province-wide readers; others start at their own unit.
       if (p.path === '/') {

@@ -24,6 +24,8 @@ export interface AgentView {
   lastSeen: number | null;
   /** Minutes from the latest result's measurement to its receipt. */
   lagMin: number | null;
+  /** Results the collector refused in the last 7 days (the agent's dead letters). */
+  rejected: number;
   status: AgentStatus;
 }
 
@@ -35,11 +37,13 @@ const STATUS_KEY: Record<AgentStatus, MsgKey> = {
 };
 const STATUS_ORDER: Record<AgentStatus, number> = { silent: 0, never: 1, online: 2, revoked: 3 };
 
-interface AgentBase extends Omit<AgentView, 'status'> {
+interface AgentBase extends Omit<AgentView, 'status' | 'rejected'> {
   revoked: boolean;
 }
 
 const collator = new Intl.Collator('vi');
+/** Days of refused results shown beside each agent. */
+export const REJECTED_DAYS = 7;
 
 /**
  * Every agent with its place and the delay of its latest result, in one statement (the correlated
@@ -96,6 +100,7 @@ function allAgents(deps: PageDeps): AgentBase[] {
 export function agentRows(deps: PageDeps, scope: Scope, now: number, commune?: string): AgentView[] {
   const tree = deps.app.stats.tree();
   const silentMs = deps.config.dashboard.silentAfterHours * 3_600_000;
+  const rejected = deps.app.rejectedSince(now - REJECTED_DAYS * 86_400_000);
   const out: AgentView[] = [];
   for (const a of allAgents(deps)) {
     if (commune !== undefined && a.communeCode !== commune) continue;
@@ -108,7 +113,7 @@ export function agentRows(deps: PageDeps, scope: Scope, now: number, commune?: s
         : now - a.lastSeen > silentMs
           ? 'silent'
           : 'online';
-    out.push({ ...view, status });
+    out.push({ ...view, status, rejected: rejected.get(a.id) ?? 0 });
   }
   // Stable: within a status, the cached district / commune / name order stays.
   return out.sort((x, y) => STATUS_ORDER[x.status] - STATUS_ORDER[y.status]);
@@ -143,14 +148,22 @@ export function agentColumns(ctx: PageContext, opts: { place: boolean }): Column
     { id: 'access', label: t('col.access'), kind: 'text', cell: (r) => t(`access.${r.access}`) },
     { id: 'isp', label: t('col.isp'), kind: 'text', cell: (r) => r.isp },
     { id: 'version', label: t('col.version'), kind: 'text', cell: (r) => r.version },
-    { id: 'last-seen', label: t('col.lastSeen'), kind: 'datetime', cell: (r) => r.lastSeen },
     {
-      id: 'ago',
-      label: t('col.lastSeenAgo'),
-      kind: 'text',
-      cell: (r) => (r.lastSeen === null ? null : formatAgo(r.lastSeen, ctx.now, ctx.lang)),
+      id: 'last-seen',
+      label: t('col.lastSeen'),
+      kind: 'datetime',
+      // How long ago, on hover; the table stays narrow enough for an office screen.
+      cell: (r) =>
+        r.lastSeen === null ? null : { value: r.lastSeen, title: formatAgo(r.lastSeen, ctx.now, ctx.lang) },
     },
     { id: 'lag', label: t('col.outboxLag'), kind: 'number', digits: 0, help: t('col.lag.help'), cell: (r) => r.lagMin },
+    {
+      id: 'rejected',
+      label: t('col.deadLetters'),
+      kind: 'number',
+      help: t('col.deadLetters.help'),
+      cell: (r) => ({ value: r.rejected, cls: r.rejected > 0 ? 'warn' : undefined }),
+    },
     {
       id: 'status',
       label: t('col.agentStatus'),

@@ -224,7 +224,12 @@ export function trendChart(
 
 export function chartBlock(t: Translate, trend: TrendReport, title?: string): SafeHtml {
   const data = trendChart(t, trend);
-  return html`<figure class="chart-fig"><div class="chart" role="img" aria-label="${title ?? t('chart.title')}" data-chart="${jsonAttr(data)}"></div></figure>`;
+  // A printed page has no interactive legend: a static key names the lines.
+  const key = trend.series.map(
+    (s) =>
+      html`<span class="k k-${s.access}">${t(`access.${s.access}`)}</span><span class="k k-${s.access} k-target">${t('chart.target', { access: t(`access.${s.access}`).toLowerCase() })}</span>`,
+  );
+  return html`<figure class="chart-fig"><div class="chart" role="img" aria-label="${title ?? t('chart.title')}" data-chart="${jsonAttr(data)}"></div><figcaption class="legend-key print-only">${key}</figcaption></figure>`;
 }
 
 export function sparkline(

@@ -19,6 +19,7 @@ export function loginPage(ctx: PageContext, v: LoginView): PageParts {
     bare: true,
     title: t('login.title'),
     body: html`<section class="login-card">
+  <h2 class="login-title">${t('login.title')}</h2>
   <p class="login-sub">${t('app.subtitle')}</p>
   ${msg}
   <form method="post" action="${withQuery('/login', {})}" class="login-form" autocomplete="on">

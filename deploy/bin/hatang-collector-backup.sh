@@ -37,7 +37,7 @@ case "$keep" in '' | *[!0-9]*) echo "hatang-collector-backup: --keep must be a n
 
 # Root hands over to the service user, who owns the database and the backup directory.
 if [ "$(id -u)" = 0 ] && [ -n "${HATANG_RUN_AS:-}" ] && [ "$HATANG_RUN_AS" != root ] && id "$HATANG_RUN_AS" >/dev/null 2>&1; then
-  exec setpriv --reuid="$HATANG_RUN_AS" --regid="$HATANG_RUN_AS" --init-groups -- "$self" --dir "$dir" --keep "$keep" --name "$name"
+  exec setpriv --reuid="$HATANG_RUN_AS" --regid="$(id -g "$HATANG_RUN_AS")" --init-groups -- "$self" --dir "$dir" --keep "$keep" --name "$name"
 fi
 
 node=${HATANG_NODE:-node}

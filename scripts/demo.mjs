@@ -62,7 +62,7 @@ try {
   const cfgPath = join(data, 'demo-agent.yaml');
   writeFileSync(
     cfgPath,
-    `# written by pnpm demo\ncollector:\n  url: ${url}\n  token: ${token}\nagent:\n  access: fixed\n  isp: demo\nstateDir: ${join(data, 'agent')}\nspeed:\n  windowMs: 5000\nlog:\n  level: warn\n`,
+    `# written by pnpm demo\ncollector:\n  url: ${url}\n  token: ${token}\nagent:\n  access: fixed\n  isp: demo\nstateDir: ${join(data, 'agent')}\nspeed:\n  windowMs: 5000\nschedule:\n  splayMinutes: 0\n  tests:\n    latency: { cron: '*/10 * * * *' }\n    speed: { cron: '*/10 * * * *' }\nlog:\n  level: warn\n`,
     { mode: 0o600 },
   );
   say(`demo agent ${id} registered; config ${cfgPath}`);
@@ -76,7 +76,7 @@ try {
   say(`results stored in ${join(data, 'hatang.db')}`);
   say(`collector: ${url}   health: ${url}/healthz`);
   say('the agent keeps measuring every 10 minutes; Ctrl-C stops both');
-  agent = spawn(process.execPath, [agentBin, 'run', '-c', cfgPath, '--every', '600'], { stdio: 'inherit' });
+  agent = spawn(process.execPath, [agentBin, 'run', '-c', cfgPath], { stdio: 'inherit' });
 } catch (err) {
   console.error(`[demo] ${err.message}`);
   stop(1);

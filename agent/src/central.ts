@@ -13,8 +13,8 @@ import {
   readYamlFile,
   Validator,
 } from '@hatang/shared';
-import { type Dispatcher, request } from 'undici';
 import { loadConfig, validateConfig } from './config.js';
+import { httpRequest, netErrorCode } from './net/lite-http.js';
 
 /**
  * Central config (docs/agent.md "Central config"): the collector hands each agent its schedule,
@@ -111,32 +111,30 @@ export async function fetchCentral(o: {
   token: string;
   etag?: string | undefined;
   timeoutMs?: number;
-  dispatcher?: Dispatcher;
   signal?: AbortSignal;
 }): Promise<FetchOutcome> {
   try {
-    const timeout = AbortSignal.timeout(o.timeoutMs ?? 30_000);
-    const res = await request(new URL(`${API_PREFIX}/agent/config`, o.collectorUrl), {
+    const res = await httpRequest(new URL(`${API_PREFIX}/agent/config`, o.collectorUrl), {
       headers: {
         authorization: `Bearer ${o.token}`,
         accept: 'application/json',
         ...(o.etag ? { 'if-none-match': o.etag } : {}),
       },
-      signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
-      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+      signal: o.signal,
+      timeoutMs: o.timeoutMs ?? 30_000,
     });
-    const text = await res.body.text();
+    const text = res.text;
     const bytes = Buffer.byteLength(text) + 600;
-    if (res.statusCode === 304) return { kind: 'unchanged' };
-    if (res.statusCode !== 200) {
+    if (res.status === 304) return { kind: 'unchanged' };
+    if (res.status !== 200) {
       return {
         kind: 'error',
-        status: res.statusCode,
+        status: res.status,
         bytes,
         reason:
-          res.statusCode === 401 || res.statusCode === 403
-            ? `collector refused the agent token (HTTP ${res.statusCode}): enrol again`
-            : `collector answered HTTP ${res.statusCode}: ${text.slice(0, 200)}`,
+          res.status === 401 || res.status === 403
+            ? `collector refused the agent token (HTTP ${res.status}): enrol again`
+            : `collector answered HTTP ${res.status}: ${text.slice(0, 200)}`,
       };
     }
     let raw: unknown;
@@ -156,11 +154,10 @@ export async function fetchCentral(o: {
       bytes,
     };
   } catch (err) {
-    const e = err as Error & { code?: string; cause?: { code?: string } };
     return {
       kind: 'error',
       bytes: 0,
-      reason: `collector unreachable: ${e.cause?.code ?? e.code ?? e.name} (${e.message})`,
+      reason: `collector unreachable: ${netErrorCode(err)} (${(err as Error).message})`,
     };
   }
 }
@@ -237,11 +234,22 @@ export interface LoadedConfig {
  * The agent's effective config: defaults ← central (last good copy) ← local file ← environment,
  * with the token read from tokenFile.
  */
-export function loadAgentConfig(opts: { file?: string | undefined; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
+export function loadAgentConfig(
+  opts: {
+    file?: string | undefined;
+    env?: NodeJS.ProcessEnv;
+    /** Use this central copy instead of the one on disk; `null`: none (defaults and local only). */
+    central?: CentralCache | null;
+  } = {},
+): LoadedConfig {
   const env = opts.env ?? process.env;
   const local = loadConfig({ file: opts.file, env });
   const localKinds = Object.keys(local.schedule.tests);
-  const central = local.central.enabled ? readCentralCache(local.stateDir) : undefined;
+  const central = !local.central.enabled
+    ? undefined
+    : opts.central === null
+      ? undefined
+      : (opts.central ?? readCentralCache(local.stateDir));
   if (!central) return { config: local, central: undefined, ignoredLocal: [], file: opts.file, localKinds };
   const fileObj = opts.file
     ? readYamlFile(opts.file, 'Pass --config with the path of the agent YAML file (default /etc/hatang/agent.yaml).')

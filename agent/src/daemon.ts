@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   type AgentConfig,
   type ClockStamp,
@@ -6,16 +7,16 @@ import {
   type Result,
   type ResultKind,
 } from '@hatang/shared';
-import type { Dispatcher } from 'undici';
 import { Budget } from './budget.js';
-import { fetchCentral, type LoadedConfig, writeCentralCache } from './central.js';
+import { type CentralCache, fetchCentral, type LoadedConfig, writeCentralCache } from './central.js';
 import { type DaemonClock, systemDaemonClock } from './clock.js';
+import { Cron } from './cron.js';
 import { summarise } from './format.js';
 import type { Logger } from './log.js';
 import { Outbox } from './outbox/outbox.js';
 import type { Probe } from './probes/probe.js';
-import { probes as registry } from './probes/registry.js';
-import { failedResult, runProbe } from './result.js';
+import { failedResult } from './result.js';
+import { childProcessRunner, inProcessRunner, type ProbeRunner } from './runner.js';
 import { type JobSpec, type RunEvent, type RunReason, Scheduler } from './scheduler.js';
 import { requireToken, Uplink } from './uplink.js';
 import { VERSION } from './version.js';
@@ -38,13 +39,18 @@ export interface RunValue {
  */
 export function scheduleJobs(
   config: AgentConfig,
-  probes: Record<string, Probe | undefined>,
+  kinds: readonly string[],
   strictKinds: readonly string[] = Object.keys(config.schedule.tests),
 ): { jobs: JobSpec[]; notes: string[] } {
-  const known = Object.keys(probes).filter((k) => probes[k]);
+  const known = [...kinds];
+  const has = (k: string) => known.includes(k);
   const notes: string[] = [];
-  for (const kind of Object.keys(config.schedule.tests)) {
-    if (probes[kind]) continue;
+  for (const [kind, entry] of Object.entries(config.schedule.tests)) {
+    if (has(kind)) continue;
+    if (entry.enabled === false) {
+      notes.push(`schedule.tests.${kind}: disabled, and this agent has no such test anyway`);
+      continue;
+    }
     const msg = `schedule.tests.${kind}: this agent has no "${kind}" test (it knows ${known.join(', ')})`;
     if (strictKinds.includes(kind)) {
       throw new HatangError('HATANG_ERR_CONFIG', msg, {
@@ -54,7 +60,7 @@ export function scheduleJobs(
     notes.push(`${msg}; ignored`);
   }
   for (const kind of config.budget.heavyKinds) {
-    if (!probes[kind] && strictKinds.includes(kind)) notes.push(`budget.heavyKinds: no "${kind}" test in this agent`);
+    if (!has(kind) && strictKinds.includes(kind)) notes.push(`budget.heavyKinds: no "${kind}" test in this agent`);
   }
   const metered = config.speed.profile === 'metered';
   const jobs: JobSpec[] = [];
@@ -82,6 +88,12 @@ export function scheduleJobs(
   return { jobs, notes };
 }
 
+/** Throws (naming the key) unless every scheduled job of `config` can be planned. */
+export function checkRunnable(config: AgentConfig, kinds: readonly string[], strictKinds: readonly string[]): void {
+  const { jobs } = scheduleJobs(config, kinds, strictKinds);
+  for (const j of jobs) new Cron(j.cron, config.schedule.timezone, `schedule.tests.${j.kind}.cron`).destroy();
+}
+
 /** This agent's splay: a random share of splayMinutes, drawn once and kept (docs/agent.md). */
 export function splayOf(outbox: Outbox, config: AgentConfig, random: () => number = Math.random): number {
   let seed = Number(outbox.get('schedule.splaySeed'));
@@ -93,15 +105,18 @@ export function splayOf(outbox: Outbox, config: AgentConfig, random: () => numbe
 }
 
 export interface DaemonOptions {
-  /** Loads the effective config (file + environment + central copy); at start and on reload. */
-  load: () => LoadedConfig;
+  /**
+   * Loads the effective config (file + environment + central copy); at start and on reload.
+   * `central`: a copy to try instead of the one on disk; `null`: none.
+   */
+  load: (central?: CentralCache | null) => LoadedConfig;
   log: Logger;
   clock?: DaemonClock;
   random?: () => number;
-  /** Probe registry; tests may swap probes. */
+  /** Run probes in this process (tests with an injected clock); default: one child process per test. */
   probes?: Record<string, Probe | undefined>;
-  /** undici dispatcher for pushes and config pulls (tests). */
-  dispatcher?: Dispatcher;
+  /** Where tests run; overrides `probes`. */
+  runner?: ProbeRunner;
   onResult?: (r: Result) => void;
   onEvent?: (e: RunEvent) => void;
 }
@@ -115,7 +130,8 @@ export class Daemon {
   readonly #o: DaemonOptions;
   readonly #clock: DaemonClock;
   readonly #random: () => number;
-  readonly #probes: Record<string, Probe | undefined>;
+  readonly #runner: ProbeRunner;
+  readonly #kinds: readonly string[];
   loaded: LoadedConfig;
   readonly outbox: Outbox;
   readonly uplink: Uplink;
@@ -131,12 +147,30 @@ export class Daemon {
   #inflight: { kind: string; startedWall: number; stamp: ClockStamp } | undefined;
   centralError: string | undefined;
 
-  constructor(o: DaemonOptions) {
+  /** Load config, learn the test kinds from the runner, open the outbox: ready to start(). */
+  static async create(o: DaemonOptions): Promise<Daemon> {
+    const runner = o.runner ?? (o.probes ? inProcessRunner(o.probes) : childProcessRunner({ log: o.log }));
+    const kinds = await runner.kinds();
+    let loaded = o.load();
+    if (loaded.central) {
+      try {
+        checkRunnable(loaded.config, kinds, loaded.localKinds);
+      } catch (err) {
+        // A central copy this agent cannot run (written by another version): start without it.
+        o.log.error({ err }, 'the saved central config is unusable; starting without it');
+        loaded = o.load(null);
+      }
+    }
+    return new Daemon(o, runner, kinds, loaded);
+  }
+
+  private constructor(o: DaemonOptions, runner: ProbeRunner, kinds: readonly string[], loaded: LoadedConfig) {
     this.#o = o;
     this.#clock = o.clock ?? systemDaemonClock();
     this.#random = o.random ?? Math.random;
-    this.#probes = o.probes ?? (registry as Record<string, Probe | undefined>);
-    this.loaded = o.load();
+    this.#runner = runner;
+    this.#kinds = kinds;
+    this.loaded = loaded;
     const config = this.loaded.config;
     const token = requireToken(config.collector.token);
     this.outbox = Outbox.inDir(config.stateDir, this.#limits(config), {
@@ -154,7 +188,6 @@ export class Daemon {
       timeoutMs: config.uplink.timeoutMs,
       random: this.#random,
       onBytes: (b) => this.budget.record('uplink', b, this.#clock.now(), 0),
-      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
     });
     this.scheduler = this.#newScheduler();
   }
@@ -173,7 +206,7 @@ export class Daemon {
 
   #newScheduler(): Scheduler {
     const c = this.config;
-    const { jobs, notes } = scheduleJobs(c, this.#probes, this.loaded.localKinds);
+    const { jobs, notes } = scheduleJobs(c, this.#kinds, this.loaded.localKinds);
     this.#setNotes(notes);
     return new Scheduler({
       jobs,
@@ -196,16 +229,14 @@ export class Daemon {
       ...notes,
       ...this.loaded.ignoredLocal.map((k) => `${k}: set by the province; the local value is ignored`),
     ];
-    for (const n of this.notes) this.#o.log.warn(n);
+    for (const n of this.notes) this.#o.log.info(n);
   }
 
   async #run(kind: string, signal: AbortSignal, reason: RunReason): Promise<RunValue> {
-    const probe = this.#probes[kind];
-    if (!probe) throw new Error(`no probe for ${kind}`);
     this.#inflight = { kind, startedWall: this.#clock.now(), stamp: this.#clock.stamp() };
     const log = this.#o.log.child({ kind, reason });
     log.debug('test starting');
-    const r = await runProbe(probe as Probe<ResultKind>, { config: this.config, clock: this.#clock, log, signal });
+    const r = await this.#runner.run(kind, { config: this.config, clock: this.#clock, log, signal });
     this.#inflight = undefined;
     this.outbox.enqueue(r, this.#clock.now());
     this.budget.record(kind, r.bytesUsed, this.#clock.now());
@@ -308,7 +339,6 @@ export class Daemon {
         etag: this.loaded.central?.etag,
         timeoutMs: c.uplink.timeoutMs,
         signal: this.#stop.signal,
-        ...(this.#o.dispatcher ? { dispatcher: this.#o.dispatcher } : {}),
       });
       if (res.kind !== 'unchanged') this.budget.record('config', res.bytes, this.#clock.now(), 0);
       this.outbox.setJson('central.checked', {
@@ -326,9 +356,21 @@ export class Daemon {
       if (res.kind === 'unchanged') return;
       for (const i of res.ignored)
         this.#o.log.warn({ key: i }, 'central config section unknown to this agent; ignored');
-      writeCentralCache(c.stateDir, { etag: res.etag, fetchedAt: this.#clock.now(), doc: res.doc });
+      const copy: CentralCache = { etag: res.etag, fetchedAt: this.#clock.now(), doc: res.doc };
+      // Try it before keeping it: a copy the agent cannot run must never become the last good one.
+      let next: LoadedConfig;
+      try {
+        next = this.#o.load(copy);
+        checkRunnable(next.config, this.#kinds, next.localKinds);
+      } catch (err) {
+        this.centralError = `central config refused: ${(err as Error).message}`;
+        this.outbox.setJson('central.checked', { at: this.#clock.now(), outcome: 'refused', error: this.centralError });
+        this.#o.log.error({ err }, 'central config refused; keeping the last good copy');
+        return;
+      }
+      writeCentralCache(c.stateDir, copy);
       this.#o.log.info({ etag: res.etag }, 'central config changed; applying');
-      this.reload();
+      this.#apply(next);
     })()
       .catch((err: unknown) => {
         this.centralError = (err as Error).message;
@@ -353,18 +395,22 @@ export class Daemon {
     let next: LoadedConfig;
     try {
       next = this.#o.load();
-      scheduleJobs(next.config, this.#probes, next.localKinds);
+      checkRunnable(next.config, this.#kinds, next.localKinds);
     } catch (err) {
       this.#o.log.error({ err }, 'new config refused; keeping the running one');
       throw err;
     }
+    this.#apply(next);
+  }
+
+  #apply(next: LoadedConfig): void {
     if (next.config.collector.url !== this.config.collector.url || next.config.stateDir !== this.config.stateDir) {
       this.#o.log.warn('collector.url and stateDir change only on restart');
     }
     this.loaded = next;
     this.outbox.limits = this.#limits(next.config);
     this.budget.configure(next.config.budget, next.config.schedule.timezone);
-    const { jobs, notes } = scheduleJobs(next.config, this.#probes, next.localKinds);
+    const { jobs, notes } = scheduleJobs(next.config, this.#kinds, next.localKinds);
     this.#setNotes(notes);
     this.scheduler.reconfigure({
       jobs,
@@ -374,9 +420,28 @@ export class Daemon {
     this.#savePlan();
   }
 
+  /** Refuse to run twice on one state directory (two daemons would double every test). */
+  #claim(): void {
+    const pid = Number(this.outbox.get('daemon.pid'));
+    const bootId = this.outbox.get('daemon.bootId');
+    if (!(pid > 0) || pid === process.pid || bootId !== this.#clock.stamp().bootId) return;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      return; // not running (or not Linux: the pid is then not trusted either)
+    }
+    if (!/\brun\b/.test(cmdline) || !/node/.test(cmdline)) return;
+    throw new HatangError('HATANG_ERR_STORAGE', `another hatang-agent run (pid ${pid}) uses ${this.config.stateDir}`, {
+      hint: 'Stop it first (systemctl stop hatang-agent), or give this one another stateDir.',
+    });
+  }
+
   async start(): Promise<void> {
+    this.#claim();
     const now = this.#clock.now();
     this.outbox.set('daemon.pid', String(process.pid));
+    this.outbox.set('daemon.bootId', this.#clock.stamp().bootId);
     this.outbox.set('daemon.startedAt', String(now));
     this.outbox.set('daemon.version', VERSION);
     this.outbox.delete('daemon.stoppedAt');

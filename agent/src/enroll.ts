@@ -10,10 +10,11 @@ import {
   mergeConfig,
   Validator,
 } from '@hatang/shared';
-import { type Dispatcher, request } from 'undici';
 import { Document, parseDocument } from 'yaml';
-import { fetchCentral, writeCentralCache, writeFileAtomic } from './central.js';
+import { CENTRAL_CACHE_FILE, fetchCentral, writeCentralCache, writeFileAtomic } from './central.js';
 import { validateConfig } from './config.js';
+import { httpRequest, netErrorCode } from './net/lite-http.js';
+import { giveToStateOwner } from './privileges.js';
 import { VERSION } from './version.js';
 
 /**
@@ -43,7 +44,6 @@ export interface EnrollOptions {
   /** Default: the config file's stateDir, else /var/lib/hatang-agent. */
   stateDir?: string | undefined;
   hostname?: string;
-  dispatcher?: Dispatcher;
   timeoutMs?: number;
   now?: () => number;
 }
@@ -136,20 +136,18 @@ export async function enroll(o: EnrollOptions): Promise<EnrollOutcome> {
   let status: number;
   let text: string;
   try {
-    const res = await request(new URL(`${API_PREFIX}/enroll`, url), {
+    const res = await httpRequest(new URL(`${API_PREFIX}/enroll`, url), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ code: o.code, hostname: o.hostname ?? hostname(), agentVersion: VERSION }),
-      signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
-      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+      timeoutMs: o.timeoutMs ?? 30_000,
     });
-    status = res.statusCode;
-    text = await res.body.text();
+    status = res.status;
+    text = res.text;
   } catch (cause) {
-    const e = cause as Error & { code?: string; cause?: { code?: string } };
     throw new HatangError(
       'HATANG_ERR_NETWORK',
-      `cannot reach the collector at ${url}: ${e.cause?.code ?? e.code ?? e.name} (${e.message})`,
+      `cannot reach the collector at ${url}: ${netErrorCode(cause)} (${(cause as Error).message})`,
       { cause, hint: 'Check the URL, the network and that the collector runs; the code has not been used.' },
     );
   }
@@ -194,19 +192,18 @@ export async function enroll(o: EnrollOptions): Promise<EnrollOutcome> {
   writeFileAtomic(join(stateDir, IDENTITY_FILE), `${JSON.stringify(identity, null, 2)}\n`, 0o640);
 
   applyIdentity(doc, { url, tokenFile, stateDir, access: r.access, isp: r.isp });
+  giveToStateOwner(stateDir, [tokenFile, join(stateDir, IDENTITY_FILE)]);
   if (!existsSync(configFile)) {
     doc.commentBefore = ` hatang agent config, written by hatang-agent enroll on ${identity.enrolledAt}.\n Every key: docs/agent.md. The province sets schedule, servers and budget centrally.`;
   }
   writeFileAtomic(configFile, doc.toString(), 0o644);
 
   let central = 'fetched';
-  const c = await fetchCentral({
-    collectorUrl: url,
-    token: r.token,
-    ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
-  });
-  if (c.kind === 'new') writeCentralCache(stateDir, { etag: c.etag, fetchedAt: now(), doc: c.doc });
-  else if (c.kind === 'error') central = c.reason;
+  const c = await fetchCentral({ collectorUrl: url, token: r.token });
+  if (c.kind === 'new') {
+    writeCentralCache(stateDir, { etag: c.etag, fetchedAt: now(), doc: c.doc });
+    giveToStateOwner(stateDir, [join(stateDir, CENTRAL_CACHE_FILE)]);
+  } else if (c.kind === 'error') central = c.reason;
 
   return {
     ...identity,

@@ -29,6 +29,7 @@ export type { Probe, ProbeContext, ProbeOutcome, Progress } from './probes/probe
 export { probeFor, probes } from './probes/registry.js';
 export { speedProbe } from './probes/speed.js';
 export { failedResult, runProbe, serversOf } from './result.js';
+export { childProcessRunner, inProcessRunner, type ProbeRunner } from './runner.js';
 export { type JobSpec, type RunEvent, Scheduler } from './scheduler.js';
 export { formatStatus, gatherStatus, type StatusReport } from './status.js';
 export { ManualClock } from './testing.js';

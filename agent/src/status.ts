@@ -1,15 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { API_PREFIX, formatBytes } from '@hatang/shared';
-import { type Dispatcher, request } from 'undici';
 import { Budget, type BudgetState } from './budget.js';
 import type { LoadedConfig } from './central.js';
 import { Cron } from './cron.js';
 import { scheduleJobs } from './daemon.js';
 import { type Identity, readIdentity } from './enroll.js';
+import { httpRequest, netErrorCode } from './net/lite-http.js';
 import { type DeadLetter, Outbox, type OutboxStats } from './outbox/outbox.js';
-import type { Probe } from './probes/probe.js';
-import { probes as registry } from './probes/registry.js';
 import type { UplinkState } from './uplink.js';
 import { VERSION } from './version.js';
 
@@ -71,28 +69,21 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function checkCollector(
-  url: string,
-  token: string | undefined,
-  dispatcher: Dispatcher | undefined,
-): Promise<StatusReport['collector']> {
+async function checkCollector(url: string, token: string | undefined): Promise<StatusReport['collector']> {
   const t0 = performance.now();
   try {
-    const res = await request(new URL(token ? `${API_PREFIX}/agent/config` : '/healthz', url), {
+    const res = await httpRequest(new URL(token ? `${API_PREFIX}/agent/config` : '/healthz', url), {
       headers: token ? { authorization: `Bearer ${token}` } : {},
-      signal: AbortSignal.timeout(10_000),
-      ...(dispatcher ? { dispatcher } : {}),
+      timeoutMs: 10_000,
     });
-    await res.body.dump();
     const ms = Math.round(performance.now() - t0);
-    if (!token) return { url, checked: true, reachable: res.statusCode < 500, ms };
-    if (res.statusCode === 401 || res.statusCode === 403)
-      return { url, checked: true, reachable: true, tokenAccepted: false, ms, error: `HTTP ${res.statusCode}` };
-    if (res.statusCode >= 400) return { url, checked: true, reachable: true, ms, error: `HTTP ${res.statusCode}` };
+    if (!token) return { url, checked: true, reachable: res.status < 500, ms };
+    if (res.status === 401 || res.status === 403)
+      return { url, checked: true, reachable: true, tokenAccepted: false, ms, error: `HTTP ${res.status}` };
+    if (res.status >= 400) return { url, checked: true, reachable: true, ms, error: `HTTP ${res.status}` };
     return { url, checked: true, reachable: true, tokenAccepted: true, ms };
   } catch (err) {
-    const e = err as Error & { code?: string; cause?: { code?: string } };
-    return { url, checked: true, reachable: false, error: e.cause?.code ?? e.code ?? e.name };
+    return { url, checked: true, reachable: false, error: netErrorCode(err) };
   }
 }
 
@@ -102,9 +93,9 @@ export async function gatherStatus(
     now?: number;
     /** Contact the collector (default true). */
     live?: boolean;
-    dispatcher?: Dispatcher;
-    probes?: Record<string, Probe | undefined>;
-  } = {},
+    /** Test kinds this agent has (the probe registry). */
+    kinds: readonly string[];
+  },
 ): Promise<StatusReport> {
   const c = loaded.config;
   const now = o.now ?? Date.now();
@@ -138,17 +129,13 @@ export async function gatherStatus(
   };
 
   try {
-    report.notes = scheduleJobs(
-      c,
-      o.probes ?? (registry as Record<string, Probe | undefined>),
-      loaded.localKinds,
-    ).notes;
+    report.notes = scheduleJobs(c, o.kinds, loaded.localKinds).notes;
   } catch (err) {
     attention.push(`${(err as Error).message}: fix the config (hatang-agent config check)`);
   }
 
   const live = o.live ?? true;
-  const collectorCheck = live ? checkCollector(c.collector.url, token, o.dispatcher) : undefined;
+  const collectorCheck = live ? checkCollector(c.collector.url, token) : undefined;
 
   const dbPath = join(c.stateDir, 'outbox.db');
   if (existsSync(dbPath)) {
@@ -186,13 +173,13 @@ export async function gatherStatus(
       }
       if (!running) {
         const seed = Number(outbox.get('schedule.splaySeed') ?? 0);
-        report.nextRuns = staticPlan(loaded, now, seed * c.schedule.splayMinutes * 60_000, o.probes);
+        report.nextRuns = staticPlan(loaded, now, seed * c.schedule.splayMinutes * 60_000, o.kinds);
       }
     } finally {
       outbox.close();
     }
   } else {
-    report.nextRuns = staticPlan(loaded, now, 0, o.probes);
+    report.nextRuns = staticPlan(loaded, now, 0, o.kinds);
   }
 
   if (collectorCheck) report.collector = await collectorCheck;
@@ -233,10 +220,10 @@ function staticPlan(
   loaded: LoadedConfig,
   now: number,
   splayMs: number,
-  probes?: Record<string, Probe | undefined>,
+  kinds: readonly string[],
 ): StatusReport['nextRuns'] {
   try {
-    const { jobs } = scheduleJobs(loaded.config, probes ?? (registry as Record<string, Probe | undefined>), []);
+    const { jobs } = scheduleJobs(loaded.config, kinds, []);
     return jobs
       .map((j) => {
         const cron = new Cron(j.cron, loaded.config.schedule.timezone);

@@ -10,9 +10,9 @@ import {
   UPLINK_MIN_BACKOFF_MS,
   WIRE_SCHEMA_VERSION,
 } from '@hatang/shared';
-import { type Dispatcher, request } from 'undici';
 import type { Clock } from './clock.js';
 import type { Logger } from './log.js';
+import { httpRequest, netErrorCode } from './net/lite-http.js';
 import type { Outbox } from './outbox/outbox.js';
 
 export interface UplinkOptions {
@@ -23,7 +23,6 @@ export interface UplinkOptions {
   log: Logger;
   batchSize?: number;
   timeoutMs?: number;
-  dispatcher?: Dispatcher;
   /** Backoff bounds, ms. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -69,7 +68,7 @@ const HTTP_OVERHEAD_BYTES = 600;
  * still too large becomes a dead letter.
  */
 export class Uplink {
-  readonly #o: Required<Omit<UplinkOptions, 'dispatcher' | 'onBytes'>> & Pick<UplinkOptions, 'dispatcher' | 'onBytes'>;
+  readonly #o: Required<Omit<UplinkOptions, 'onBytes'>> & Pick<UplinkOptions, 'onBytes'>;
   #failures = 0;
   #batchSize: number;
   /** Wall-clock time before which no push is attempted. */
@@ -146,8 +145,7 @@ export class Uplink {
     let text: string;
     let headers: Record<string, string | string[] | undefined>;
     try {
-      const timeout = AbortSignal.timeout(this.#o.timeoutMs);
-      const res = await request(new URL(`${API_PREFIX}/results`, this.#o.collectorUrl), {
+      const res = await httpRequest(new URL(`${API_PREFIX}/results`, this.#o.collectorUrl), {
         method: 'POST',
         body,
         headers: {
@@ -155,18 +153,17 @@ export class Uplink {
           'content-type': 'application/json',
           'content-encoding': 'gzip',
         },
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        ...(this.#o.dispatcher ? { dispatcher: this.#o.dispatcher } : {}),
+        signal,
+        timeoutMs: this.#o.timeoutMs,
       });
-      status = res.statusCode;
+      status = res.status;
       headers = res.headers;
-      text = await res.body.text();
+      text = res.text;
     } catch (err) {
       this.#o.onBytes?.(body.length + HTTP_OVERHEAD_BYTES);
       if (signal?.aborted) return { kind: 'retry', afterMs: 0, reason: 'push aborted: the agent is stopping' };
-      const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
-      const why = e.cause?.code ?? e.code ?? e.name;
-      return this.#retry(`collector unreachable: ${why}${e.message ? ` (${e.message})` : ''}`);
+      const e = err as Error;
+      return this.#retry(`collector unreachable: ${netErrorCode(err)}${e.message ? ` (${e.message})` : ''}`);
     }
     this.#o.onBytes?.(body.length + Buffer.byteLength(text) + HTTP_OVERHEAD_BYTES);
     const now = this.#o.clock.now();

@@ -16,11 +16,17 @@ export interface TestCollector {
 
 /** A real collector on 127.0.0.1:0 (or ::1) with a temporary SQLite file (ndt-server's ndt7test idea). */
 export async function startCollector(
-  opts: BuildAppOptions & { host?: string; dir?: string } = {},
+  opts: BuildAppOptions & {
+    host?: string;
+    dir?: string;
+    /** Called before listen: add hooks (a 429 answer, a held response) for a test. */
+    beforeListen?: (app: FastifyInstance) => void | Promise<void>;
+  } = {},
 ): Promise<TestCollector> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hatang-collector-'));
   const dbPath = opts.dbPath ?? join(dir, 'hatang.db');
   const app = await buildApp({ ...opts, dbPath });
+  await opts.beforeListen?.(app);
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: 0 });
   const addr = app.server.address();

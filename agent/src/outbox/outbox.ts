@@ -21,6 +21,8 @@ import Database from 'better-sqlite3';
 
 /** Room left in a batch for the envelope around the results, bytes. */
 const ENVELOPE_ROOM = 4096;
+/** SQLite page cache, KiB. */
+const PAGE_CACHE_KIB = 512;
 /** WAL size kept after a checkpoint, bytes. */
 const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
 
@@ -150,6 +152,8 @@ export class Outbox {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
+      // A small page cache: the queue is read in order, a batch at a time (default is 2 MB).
+      this.db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
       this.#migrate();
     } catch (cause) {
       throw new HatangError('HATANG_ERR_STORAGE', `cannot open outbox ${path}: ${(cause as Error).message}`, {

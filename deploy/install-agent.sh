@@ -85,6 +85,7 @@ else
 fi
 
 ensure_user
+service_group
 mkdir -p "$ETC" "$STATE"
 chmod 0755 "$ETC"
 chmod 0750 "$STATE"
@@ -110,7 +111,7 @@ else
     warn "--access/--isp/--iface apply to a first install only; edit $CONFIG to change them"
   fi
 fi
-chown "root:$SVC_USER" "$CONFIG" 2>/dev/null || true
+chown "root:$SVC_GROUP" "$CONFIG" 2>/dev/null || true
 chmod 0640 "$CONFIG"
 
 switch_current "$VERSION"
@@ -147,8 +148,8 @@ if [ -n "$CODE" ]; then
       die "enrolment failed (see above). A code works once and expires: ask for a new one if needed"
   fi
 fi
-chown -R "$SVC_USER:$SVC_USER" "$STATE"
-chown "root:$SVC_USER" "$CONFIG" 2>/dev/null || true
+chown -R "$SVC_USER:$SVC_GROUP" "$STATE"
+chown "root:$SVC_GROUP" "$CONFIG" 2>/dev/null || true
 chmod 0640 "$CONFIG"
 
 UNITS_CHANGED=0

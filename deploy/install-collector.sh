@@ -75,10 +75,11 @@ else
 fi
 
 ensure_user
+service_group
 mkdir -p "$ETC" "$STATE" "$BACKUPS"
 chmod 0755 "$ETC"
 chmod 0750 "$STATE" "$BACKUPS"
-chown "$SVC_USER:$SVC_USER" "$STATE" "$BACKUPS"
+chown "$SVC_USER:$SVC_GROUP" "$STATE" "$BACKUPS"
 
 if [ ! -f "$CONFIG" ]; then
   {
@@ -99,7 +100,7 @@ else
   say "keeping $CONFIG"
   if [ -n "$HOST$PORT$ROLE" ]; then warn "--host/--port/--role apply to a first install only; edit $CONFIG to change them"; fi
 fi
-chown "root:$SVC_USER" "$CONFIG" 2>/dev/null || true
+chown "root:$SVC_GROUP" "$CONFIG" 2>/dev/null || true
 chmod 0640 "$CONFIG"
 
 # The launcher settings must exist before the backup below runs any launcher.
@@ -149,7 +150,7 @@ if [ "$before" != "$after" ]; then
 else
   say "database schema $after (unchanged)"
 fi
-chown -R "$SVC_USER:$SVC_USER" "$STATE"
+chown -R "$SVC_USER:$SVC_GROUP" "$STATE"
 prune_releases "$KEEP"
 
 UNITS_CHANGED=0

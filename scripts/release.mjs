@@ -84,15 +84,24 @@ const PRODUCTS = {
 const t0 = Date.now();
 const say = (m) => console.log(`[release ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
 
-function run(cmd, args, o = {}) {
-  return execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...o });
+/** Run a command; on failure print its output and exit, unless `soft` (then throw). */
+function run(cmd, args, { soft = false, ...o } = {}) {
+  try {
+    return execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...o });
+  } catch (err) {
+    if (soft) throw err;
+    console.error(
+      `[release] ${cmd} ${args.join(' ')} failed (exit ${err.status}):\n${err.stderr ?? ''}${err.stdout ?? ''}`,
+    );
+    process.exit(1);
+  }
 }
 
 function gitInfo() {
   try {
-    const commit = run('git', ['rev-parse', 'HEAD']).trim();
-    const epoch = Number(run('git', ['log', '-1', '--format=%ct']).trim());
-    const dirty = run('git', ['status', '--porcelain']).trim() !== '';
+    const commit = run('git', ['rev-parse', 'HEAD'], { soft: true }).trim();
+    const epoch = Number(run('git', ['log', '-1', '--format=%ct'], { soft: true }).trim());
+    const dirty = run('git', ['status', '--porcelain'], { soft: true }).trim() !== '';
     return { commit, epoch, dirty };
   } catch {
     return { commit: 'unknown', epoch: Math.floor(Date.now() / 1000), dirty: true };
@@ -180,20 +189,16 @@ function stage(name, product, git, outDir) {
   say(`${base}: pnpm deploy --prod`);
   // inject-workspace-packages copies @hatang/shared (its dist) instead of linking it, and makes
   // pnpm use the workspace lockfile, so the tarball holds exactly the locked versions.
-  run(
-    'pnpm',
-    [
-      '--filter',
-      product.pkg,
-      'deploy',
-      '--prod',
-      '--prefer-offline',
-      '--config.inject-workspace-packages=true',
-      '--config.node-linker=hoisted',
-      dir,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  run('pnpm', [
+    '--filter',
+    product.pkg,
+    'deploy',
+    '--prod',
+    '--prefer-offline',
+    '--config.inject-workspace-packages=true',
+    '--config.node-linker=hoisted',
+    dir,
+  ]);
   prune(dir);
   const deps = cleanPackageJson(dir, version);
   for (const [src, dest, mode] of product.extra) {
@@ -228,18 +233,16 @@ function tarball(outDir, base, epoch) {
   const file = join(outDir, `${base}.tar.gz`);
   const tmp = `${file}.tmp`;
   // Reproducible: sorted names, fixed owner and times.
-  run('tar', [
-    '--sort=name',
-    `--mtime=@${epoch}`,
-    '--owner=0',
-    '--group=0',
-    '--numeric-owner',
-    '-czf',
-    tmp,
-    '-C',
-    outDir,
-    base,
-  ]);
+  const args = ['--sort=name', `--mtime=@${epoch}`, '--owner=0', '--group=0', '--numeric-owner', '-czf', tmp];
+  // GNU tar exits 1 when a file changed while it was read; that is worth one more try.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      run('tar', [...args, '-C', outDir, base], { soft: attempt === 1 });
+      break;
+    } catch (err) {
+      console.error(`[release] tar exit ${err.status}, retrying once: ${err.stderr ?? ''}`);
+    }
+  }
   renameSync(tmp, file);
   rmSync(join(outDir, base), { recursive: true, force: true });
   const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -258,7 +261,7 @@ const outDir = resolve(opts.out);
 mkdirSync(outDir, { recursive: true });
 if (!opts['no-build']) {
   say('tsc -b');
-  run(join(root, 'node_modules/.bin/tsc'), ['-b'], { stdio: 'inherit' });
+  run(join(root, 'node_modules/.bin/tsc'), ['-b']);
 }
 const git = gitInfo();
 const sums = [];

@@ -37,7 +37,7 @@ case "$keep" in '' | *[!0-9]*) echo "hatang-collector-backup: --keep must be a n
 
 # Root hands over to the service user, who owns the database and the backup directory.
 if [ "$(id -u)" = 0 ] && [ -n "${HATANG_RUN_AS:-}" ] && [ "$HATANG_RUN_AS" != root ] && id "$HATANG_RUN_AS" >/dev/null 2>&1; then
-  exec setpriv --reuid="$HATANG_RUN_AS" --regid="$HATANG_RUN_AS" --init-groups -- "$self" --dir "$dir" --keep "$keep" --name "$name"
+  exec setpriv --reuid="$HATANG_RUN_AS" --regid="$(id -g "$HATANG_RUN_AS")" --init-groups -- "$self" --dir "$dir" --keep "$keep" --name "$name"
 fi
 
 node=${HATANG_NODE:-node}
@@ -48,18 +48,14 @@ out="$dir/$name.db"
 tmp="$dir/.$name.db.partial"
 rm -f "$tmp"
 
-# The collector's own `backup` command when this version has it; otherwise the same online
-# backup through better-sqlite3 directly.
-# (Commander answers `backup --help` with the general help when there is no such command.)
-if "$app/bin/hatang-collector" --help 2>/dev/null | grep -qE '^  backup( |$)'; then
-  "$app/bin/hatang-collector" backup "$tmp" >/dev/null
-else
-  "$node" -e '
-    const Database = require(process.argv[1]);
-    const db = new Database(process.argv[2], { readonly: true, fileMustExist: true });
-    db.backup(process.argv[3]).then(() => db.close(), (e) => { console.error(e.message); process.exit(1); });
-  ' "$app/node_modules/better-sqlite3" "$db" "$tmp"
-fi
+# SQLite's online backup API through better-sqlite3, on a plain connection: it copies pages and
+# never migrates or otherwise changes the source (a command that opened the database the usual way
+# would apply this version's migrations first, which a pre-upgrade copy must not).
+"$node" -e '
+  const Database = require(process.argv[1]);
+  const db = new Database(process.argv[2], { fileMustExist: true });
+  db.backup(process.argv[3]).then(() => db.close(), (e) => { console.error(e.message); process.exit(1); });
+' "$app/node_modules/better-sqlite3" "$db" "$tmp"
 
 # One self-contained file (no -wal beside it), and a copy that fails SQLite's own check is not a
 # backup.

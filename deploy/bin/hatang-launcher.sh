@@ -44,14 +44,16 @@ if [ -z "$run_as" ] || [ "$run_as" = root ] || ! id "$run_as" >/dev/null 2>&1; t
   exec "$node" "$cli" "$@"
 fi
 
+group=$(id -gn "$run_as")
+
 if [ "${1:-}" = enroll ]; then
   status=0
   "$node" "$cli" "$@" || status=$?
   if [ -n "${HATANG_STATE_DIR:-}" ] && [ -d "$HATANG_STATE_DIR" ]; then
-    chown -R "$run_as:$run_as" "$HATANG_STATE_DIR"
+    chown -R "$run_as:$group" "$HATANG_STATE_DIR"
   fi
   if [ -n "${HATANG_CONFIG:-}" ] && [ -f "$HATANG_CONFIG" ]; then
-    chgrp "$run_as" "$HATANG_CONFIG" && chmod 0640 "$HATANG_CONFIG"
+    chgrp "$group" "$HATANG_CONFIG" && chmod 0640 "$HATANG_CONFIG"
   fi
   exit "$status"
 fi
@@ -59,6 +61,6 @@ fi
 # Run as the service user. HOME points at the state directory: root's home is not theirs.
 export HOME="${HATANG_STATE_DIR:-/}"
 if command -v setpriv >/dev/null 2>&1; then
-  exec setpriv --reuid="$run_as" --regid="$run_as" --init-groups -- "$node" "$cli" "$@"
+  exec setpriv --reuid="$run_as" --regid="$group" --init-groups -- "$node" "$cli" "$@"
 fi
 exec runuser -u "$run_as" -- "$node" "$cli" "$@"

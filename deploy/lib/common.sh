@@ -72,7 +72,7 @@ svc() {
 # run_as_service_user CMD...: as the service user when we are root (keeps SQLite files theirs).
 run_as_service_user() {
   if [ "$(id -u)" = 0 ] && [ "$SVC_USER" != root ]; then
-    setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --init-groups -- "$@"
+    setpriv --reuid="$SVC_USER" --regid="$SVC_GROUP" --init-groups -- "$@"
   else
     "$@"
   fi
@@ -268,6 +268,11 @@ ensure_user() {
   say "created system user $SVC_USER"
 }
 
+# SVC_GROUP: the service user's primary group (its own with useradd --user-group; nogroup for nobody).
+service_group() {
+  SVC_GROUP=$(id -gn "$SVC_USER") || die "cannot find the group of $SVC_USER"
+}
+
 # write_install_env KEY=VALUE...: the launcher's settings.
 write_install_env() {
   local kv
@@ -301,7 +306,7 @@ install_unit() {
     -e "s#/var/lib/hatang-#$ROOT/var/lib/hatang-#g" \
     -e "s#/var/backups/hatang-#$ROOT/var/backups/hatang-#g" \
     -e "s#^User=hatang-$PRODUCT\$#User=$SVC_USER#" \
-    -e "s#^Group=hatang-$PRODUCT\$#Group=$SVC_USER#" \
+    -e "s#^Group=hatang-$PRODUCT\$#Group=$SVC_GROUP#" \
     "$src" >"$tmp"
   chmod 0644 "$tmp"
   if [ -f "$dest" ] && cmp -s "$tmp" "$dest"; then

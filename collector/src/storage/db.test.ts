@@ -42,3 +42,14 @@ describe('migrate', () => {
     db.close();
   });
 });
+
+describe('shipped migrations', () => {
+  it('have unique versions and apply to an empty database', async () => {
+    const { migrations } = await import('./migrations.js');
+    const versions = migrations.map((x) => x.version);
+    expect(new Set(versions).size).toBe(versions.length);
+    const db = openDb({ path: ':memory:' });
+    expect((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(versions.length);
+    db.close();
+  });
+});

@@ -313,47 +313,4 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
-  {
-    version: 50,
-    name: 'ipv6: per-result observations for the weekly IPv6 report',
-    sql: `
-      -- Latest ipv6 result per agent (ipv6Status, metrics) without scanning other kinds.
-      CREATE INDEX results_agent_kind_time ON results (agent_id, kind, started_at);
-
-      -- What each ipv6 result says, reduced to the report's figures (shared/src/stats/ipv6.ts),
-      -- filled from results by syncIpv6() (collector/src/ipv6/sync.ts). Kept like a rollup.
-      -- Clustered on time (WITHOUT ROWID, started_at first): a week is one contiguous range read.
-      CREATE TABLE ipv6_host_obs (
-        started_at     INTEGER NOT NULL,    -- ms since epoch, as results.started_at
-        result_seq     INTEGER NOT NULL,    -- results.seq
-        agent_id       TEXT NOT NULL,
-        global_address INTEGER NOT NULL,    -- 1: the agent had a global IPv6 address
-        default_route  INTEGER NOT NULL,    -- 1: and an IPv6 default route
-        PRIMARY KEY (started_at, result_seq)
-      ) WITHOUT ROWID;
-
-      CREATE TABLE ipv6_target_obs (
-        started_at INTEGER NOT NULL,
-        result_seq INTEGER NOT NULL,
-        target     TEXT NOT NULL,    -- configured target name (bounded label)
-        agent_id   TEXT NOT NULL,
-        checked    INTEGER NOT NULL, -- 0 for a placeholder / all-skipped target
-        v6_ok      INTEGER NOT NULL, -- 1: answered HTTP(S) over IPv6 only
-        aaaa       INTEGER,          -- 1 pass, 0 fail, NULL did not apply
-        v4_ms      REAL,             -- TCP connect over IPv4, ms, when it connected
-        v6_ms      REAL,             -- TCP connect over IPv6, ms, when it connected
-        he_family  INTEGER,          -- family a dual-stack connect chose (4 or 6)
-        pmtu_ok    INTEGER,          -- 1 the 1 600-byte request got through, 0 lost, NULL not run
-        v6_code    TEXT,             -- why IPv6 failed (first failing IPv6 check's code)
-        PRIMARY KEY (started_at, result_seq, target)
-      ) WITHOUT ROWID;
-
-      -- How far syncIpv6() has read the results table.
-      CREATE TABLE ipv6_sync (
-        id       INTEGER PRIMARY KEY CHECK (id = 1),
-        last_seq INTEGER NOT NULL
-      );
-      INSERT INTO ipv6_sync (id, last_seq) VALUES (1, 0);
-    `,
-  },
 ];

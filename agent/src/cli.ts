@@ -4,7 +4,7 @@ import { Argument, Command, Option } from 'commander';
 import { systemClock } from './clock.js';
 import { loadConfig } from './config.js';
 import { Daemon } from './daemon.js';
-import { describeResult } from './format.js';
+import { describeResult, formatProgress } from './format.js';
 import { createLogger } from './log.js';
 import { Outbox } from './outbox/outbox.js';
 import { probeFor } from './probes/registry.js';
@@ -38,6 +38,7 @@ program
     if (!probe) throw new HatangError('HATANG_ERR_CONFIG', `test kind ${kind} is not available in this agent version`);
     const clock = systemClock();
     const tty = process.stderr.isTTY && !o.json;
+    let lastPhase = '';
     const r = await runProbe(probe, {
       config,
       clock,
@@ -45,10 +46,11 @@ program
       timeoutMs: 120_000,
       onProgress: (p) => {
         if (o.json) return;
-        const rate = p.bps !== undefined ? ` ${(p.bps / 1e6).toFixed(1)} Mbit/s` : '';
-        const pct = p.fraction !== undefined ? ` ${Math.round(p.fraction * 100)}%` : '';
-        const line = `${p.phase}${pct}${rate}${p.message ? ` ${p.message}` : ''}`;
-        if (tty) process.stderr.write(`\r\x1b[K${line}`);
+        // A terminal gets one live line; a log or pipe gets one line per phase.
+        if (tty) process.stderr.write(`\r\x1b[K${formatProgress(p)}`);
+        else if (p.phase !== lastPhase)
+          process.stderr.write(`${formatProgress({ phase: p.phase, ...(p.message ? { message: p.message } : {}) })}\n`);
+        lastPhase = p.phase;
       },
     });
     if (tty) process.stderr.write('\r\x1b[K');

@@ -7,6 +7,7 @@ export { latencyProbe } from './probes/latency.js';
 export type { Probe, ProbeContext, ProbeOutcome, Progress } from './probes/probe.js';
 export { probeFor, probes } from './probes/registry.js';
 export { speedProbe } from './probes/speed.js';
+export { udpProbe } from './probes/udp.js';
 export { runProbe, serversOf } from './result.js';
 export { parseRetryAfter, Uplink } from './uplink.js';
 export { VERSION } from './version.js';

@@ -6,7 +6,9 @@ import { errorsPlugin } from './plugins/errors.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { speedRoutes } from './routes/speed.js';
+import { createSpeedStats, type SpeedStats } from './speed/stats.js';
 import type { Db } from './storage/db.js';
+import { udpPlugin } from './udp/plugin.js';
 import { VERSION } from './version.js';
 
 export type Role = 'all' | 'speedtest';
@@ -26,6 +28,13 @@ export interface BuildAppOptions {
   now?: () => number;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Live counters of the speed-test endpoints (for /metrics). */
+    speedStats: SpeedStats;
+  }
+}
+
 /** Build the collector: registers plugins and routes, never listens (fastify Testing guide). */
 export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInstance> {
   const config = opts.config ?? COLLECTOR_CONFIG_DEFAULTS;
@@ -42,11 +51,16 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   });
   await app.register(errorsPlugin);
   await app.register(healthRoutes, { version: VERSION, role });
-  await app.register(speedRoutes, { config });
+  // The test endpoints, for both roles: HTTP speed and ping here, the UDP echo below.
+  const speedStats = createSpeedStats();
+  app.decorate('speedStats', speedStats);
+  await app.register(speedRoutes, { config, stats: speedStats });
   if (role === 'all') {
     await app.register(dbPlugin, { dbPath: opts.dbPath ?? './data/hatang.db', ...(opts.db ? { db: opts.db } : {}) });
     await app.register(authPlugin);
     await app.register(ingestRoutes, { ...(opts.now ? { now: opts.now } : {}) });
   }
+  // After the database (role all checks agent tokens); binds only when the app listens.
+  await app.register(udpPlugin, { config, role });
   return app;
 }

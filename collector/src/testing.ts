@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { COLLECTOR_CONFIG_DEFAULTS } from '@hatang/shared';
 import type { FastifyInstance } from 'fastify';
 import { type BuildAppOptions, buildApp } from './app.js';
 
@@ -20,9 +21,13 @@ export async function startCollector(
 ): Promise<TestCollector> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hatang-collector-'));
   const dbPath = opts.dbPath ?? join(dir, 'hatang.db');
-  const app = await buildApp({ ...opts, dbPath });
+  // Tests never use fixed ports: the UDP echo picks a free one too unless the test chose one.
+  const base = opts.config ?? COLLECTOR_CONFIG_DEFAULTS;
+  const config = { ...base, udp: { ...COLLECTOR_CONFIG_DEFAULTS.udp, ...base.udp, port: base.udp?.port ?? 0 } };
+  const app = await buildApp({ ...opts, config, dbPath });
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: 0 });
+  await app.udpEcho.ready;
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('collector did not bind a TCP port');
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;

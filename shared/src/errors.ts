@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   HATANG_ERR_ABORTED: 'An operation was aborted.',
   HATANG_ERR_STORAGE: 'The local database failed.',
   HATANG_ERR_INTERNAL: 'A bug: something that should not happen did.',
+  HATANG_ERR_UNAVAILABLE: 'The service is not ready yet; retry after the time given.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

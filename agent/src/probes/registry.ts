@@ -2,6 +2,7 @@ import type { ResultKind } from '@hatang/shared';
 import { latencyProbe } from './latency.js';
 import type { Probe } from './probe.js';
 import { speedProbe } from './speed.js';
+import { udpProbe } from './udp.js';
 
 /**
  * Every probe the agent knows, by kind: the one registry (blackbox's `Probers`). Adding a probe is
@@ -10,6 +11,7 @@ import { speedProbe } from './speed.js';
 export const probes: Partial<{ [K in ResultKind]: Probe<K> }> = {
   speed: speedProbe,
   latency: latencyProbe,
+  udp: udpProbe,
 };
 
 export function probeFor(kind: string): Probe | undefined {

@@ -268,9 +268,6 @@ async function download(
       for await (const chunk of res.body) c.count((chunk as Buffer).length);
     });
     const s = summariseThroughput(run.samples, DOWNLOAD_WARMUP_MS);
-      (await import('node:fs')).writeFileSync(
-        JSON.stringify({ series: run.samples, t0: performance.timeOrigin + run.t0 }),
-      );
     const rtts = afterWarmup(run.loaded, s.warmupMs);
     const loaded = loadedLatency(rtts, idleMedian);
     if (run.stopReason === 'error' || s.bytes === 0) throw run.errors[0] ?? new Error('download moved no bytes');
@@ -426,9 +423,6 @@ async function upload(
     const offsetMs = clockOffset(streams);
     const series = uploadSeries(streams, offsetMs === undefined ? undefined : run.stoppedAt + offsetMs);
     const s = summariseThroughput(series, UPLOAD_WARMUP_MS);
-      (await import('node:fs')).writeFileSync(
-        JSON.stringify({ streams, series, client: run.samples, t0: run.t0, stoppedAt: run.stoppedAt, offsetMs }),
-      );
     const received = streams.reduce((acc, st) => acc + st.requests.reduce((a, r) => a + r.answer.bytes, 0), 0);
     const rtts = afterWarmup(run.loaded, s.warmupMs);
     const loaded = loadedLatency(rtts, idleMedian);

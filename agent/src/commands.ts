@@ -157,7 +157,7 @@ program
       const [
         { Budget },
         { systemClock },
-        { describeResult, summarise },
+        { describeResult, formatProgress, summarise },
         { createLogger },
         { Outbox },
         { Uplink },
@@ -206,10 +206,13 @@ program
           timeoutMs: (config.schedule.tests[kind]?.timeoutSeconds ?? 180) * 1000,
           onProgress: (p) => {
             if (o.json) return;
-            const rate = p.bps !== undefined ? ` ${(p.bps / 1e6).toFixed(1)} Mbit/s` : '';
-            const pct = p.fraction !== undefined ? ` ${Math.round(p.fraction * 100)}%` : '';
-            if (tty) process.stderr.write(`\r\x1b[K${p.phase}${pct}${rate}${p.message ? ` ${p.message}` : ''}`);
-            else if (p.phase !== lastPhase) process.stderr.write(`${p.phase}…\n`);
+            // A terminal gets one live line; a log or pipe gets one line per phase.
+            if (tty) process.stderr.write(`\r\x1b[K${formatProgress(p)}`);
+            else if (p.phase !== lastPhase) {
+              process.stderr.write(
+                `${formatProgress({ phase: p.phase, ...(p.message ? { message: p.message } : {}) })}\n`,
+              );
+            }
             lastPhase = p.phase;
           },
         });

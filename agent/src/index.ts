@@ -33,6 +33,7 @@ export { Ndt7ClientError, type Ndt7SubtestResult, runNdt7Subtest } from './probe
 export type { Probe, ProbeContext, ProbeOutcome, Progress } from './probes/probe.js';
 export { probeFor, probes } from './probes/registry.js';
 export { speedProbe } from './probes/speed.js';
+export { udpProbe } from './probes/udp.js';
 export { failedResult, runProbe, serversOf } from './result.js';
 export { childProcessRunner, inProcessRunner, type ProbeRunner } from './runner.js';
 export { type JobSpec, type RunEvent, Scheduler } from './scheduler.js';

@@ -23,7 +23,9 @@ import { ndt7Routes } from './routes/ndt7.js';
 import { speedRoutes } from './routes/speed.js';
 import { statsRoutes } from './routes/stats.js';
 import { unitsRoutes } from './routes/units.js';
+import { createSpeedStats, type SpeedStats } from './speed/stats.js';
 import type { Db } from './storage/db.js';
+import { udpPlugin } from './udp/plugin.js';
 import { VERSION } from './version.js';
 
 export type Role = 'all' | 'speedtest';
@@ -41,6 +43,13 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Clock for ingest, injectable in tests. */
   now?: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Live counters of the speed-test endpoints (for /metrics). */
+    speedStats: SpeedStats;
+  }
 }
 
 /** Build the collector: registers plugins and routes, never listens (fastify Testing guide). */
@@ -69,7 +78,10 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   });
   await app.register(openapiPlugin, { version: VERSION });
   await app.register(healthRoutes, { version: VERSION, role });
-  await app.register(speedRoutes, { config });
+  // The test endpoints, for both roles: HTTP speed and ping here, the UDP echo below.
+  const speedStats = createSpeedStats();
+  app.decorate('speedStats', speedStats);
+  await app.register(speedRoutes, { config, stats: speedStats });
   if (role === 'all') {
     await app.register(dbPlugin, { dbPath: opts.dbPath ?? './data/hatang.db', ...(opts.db ? { db: opts.db } : {}) });
     await app.register(sheddingPlugin, config.load);
@@ -91,5 +103,7 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
     if (config.dashboard.enabled) await registerDashboard(app, { config, ...(opts.now ? { now: opts.now } : {}) });
   }
   await app.register(ndt7Routes, { config, role });
+  // After the database (role all checks agent tokens); binds only when the app listens.
+  await app.register(udpPlugin, { config, role });
   return app;
 }

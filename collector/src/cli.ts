@@ -85,7 +85,15 @@ program
       process.once('SIGINT', () => void close('SIGINT'));
       process.once('SIGTERM', () => void close('SIGTERM'));
       const address = await app.listen({ host: config.server.host, port: config.server.port });
-      app.log.info({ address, role: config.role, version: VERSION }, 'collector listening');
+      // The UDP echo binds once HTTP listens; a port clash must stop the server, not pass silently.
+      const echo = await app.udpEcho.ready.catch(async (err: unknown) => {
+        await app.close();
+        throw err;
+      });
+      app.log.info(
+        { address, role: config.role, version: VERSION, udpPort: echo?.port, udpAuth: app.udpEcho.auth },
+        'collector listening',
+      );
     },
   );
 

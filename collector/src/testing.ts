@@ -37,12 +37,18 @@ export async function startCollector(
   const dbPath = opts.dbPath ?? join(dir, 'hatang.db');
   // In-process tests share one event loop with the collector (and with the test's own work), so
   // utilisation-based shedding is off here; the load test runs a separate collector process.
+  // Tests never use fixed ports: the UDP echo picks a free one too unless the test chose one.
   const base = opts.config ?? COLLECTOR_CONFIG_DEFAULTS;
-  const config = { ...base, load: { ...base.load, maxEventLoopUtilization: 1 } };
+  const config = {
+    ...base,
+    load: { ...base.load, maxEventLoopUtilization: 1 },
+    udp: { ...COLLECTOR_CONFIG_DEFAULTS.udp, ...base.udp, port: base.udp?.port ?? 0 },
+  };
   const app = await buildApp({ ...opts, config, dbPath });
   await opts.beforeListen?.(app);
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: 0 });
+  await app.udpEcho.ready;
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('collector did not bind a TCP port');
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;

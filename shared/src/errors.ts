@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   HATANG_ERR_STORAGE: 'The local database failed.',
   HATANG_ERR_INTERNAL: 'A bug: something that should not happen did.',
   HATANG_ERR_ENROLL_CODE: 'The enrolment code is unknown, already used, revoked or expired.',
+  HATANG_ERR_UNAVAILABLE: 'The service is not ready yet; retry after the time given.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,35 +1,42 @@
-import { connectionFor } from '../net/http.js';
-import { idleLatency, latencyStats } from './latency-core.js';
+import { latencyStats } from '@hatang/shared';
+import { idleLatency, selectServer } from './latency-core.js';
 import { errorCode, errorMessage, type Probe } from './probe.js';
 
-/** Latency probe: 20 HTTP pings on a warm connection to the first server (DESIGN.md §3). */
+/**
+ * Latency probe (DESIGN.md §3): the configured server with the lowest idle latency, then 20 HTTP
+ * pings on a warm connection, the first discarded.
+ */
 export const latencyProbe: Probe<'latency'> = {
   kind: 'latency',
   title: 'Latency',
   async run(ctx) {
-    const server = ctx.servers[0]!;
-    const family = ctx.config.speed.family;
-    const dispatcher = connectionFor(family);
+    const pref = ctx.config.speed.family;
+    let phase = 'select';
+    let sel: Awaited<ReturnType<typeof selectServer>> | undefined;
     try {
-      ctx.onProgress?.({ phase: 'latency', message: server.url });
-      const rtts = await idleLatency(server.url, dispatcher, ctx.signal);
+      sel = await selectServer(ctx.servers, pref, ctx.signal);
+      phase = 'ping';
+      ctx.onProgress?.({ phase: 'latency', message: sel.server.url });
+      const stats = latencyStats(await idleLatency(sel.server.url, sel.conn.dispatcher, ctx.signal));
+      if (!stats) throw new Error('no ping answered');
       return {
         status: 'ok',
-        body: { method: 'http', stats: latencyStats(rtts) },
-        family: family === '6' || (family === 'auto' && new URL(server.url).hostname.includes(':')) ? 6 : 4,
-        server,
-        bytesUsed: rtts.length * 300,
+        body: { method: 'http', stats },
+        family: sel.conn.family() ?? (pref === '6' ? 6 : 4),
+        server: sel.server,
+        // ~300 bytes per request and answer, 20 of them.
+        bytesUsed: stats.samples * 300 + 300,
       };
     } catch (err) {
       return {
         status: 'error',
-        error: { code: errorCode(err), phase: 'ping', message: errorMessage(err) },
-        family: family === '6' ? 6 : 4,
-        server,
+        error: { code: errorCode(err), phase, message: errorMessage(err) },
+        family: sel?.conn.family() ?? (pref === '6' ? 6 : 4),
+        ...(sel ? { server: sel.server } : ctx.servers[0] ? { server: ctx.servers[0] } : {}),
         bytesUsed: 0,
       };
     } finally {
-      await dispatcher.close();
+      await sel?.conn.dispatcher.close();
     }
   },
 };

@@ -11,7 +11,7 @@ import {
   type Ndt7Test,
   retransPct,
 } from '@hatang/shared';
-import { isAgentLimited, linkSpeedMbps, watchCpu } from '../diag.js';
+import { agentLimitReason, linkSpeedMbps, watchCpu } from '../diag.js';
 import { LocateError, locateNdt7, withoutQuery } from '../mlab/locate.js';
 import { VERSION } from '../version.js';
 import { Ndt7ClientError, type Ndt7SubtestResult, runNdt7Subtest } from './ndt7-client.js';
@@ -229,11 +229,12 @@ export const ndt7Probe: Probe<'ndt7'> = {
     };
     const clean = (r: Ndt7SubtestResult | undefined) => !!r && !r.cut && (r.closeCode === 1000 || r.closeCode === 1005);
     const status = clean(down) && clean(up) ? 'ok' : 'partial';
-    const limited = isAgentLimited(
-      cpu.stop(),
-      Math.max(down.clientBps, up?.serverBps ?? 0),
-      linkSpeedMbps(ctx.config.agent.iface),
-    );
+    const limited =
+      agentLimitReason(
+        cpu.stop(),
+        Math.max(down.clientBps, up?.serverBps ?? 0),
+        linkSpeedMbps(ctx.config.agent.iface),
+      ) !== undefined;
     return {
       status,
       body,

@@ -4,6 +4,7 @@ import { latencyProbe } from './latency.js';
 import { ndt7Probe } from './ndt7.js';
 import type { Probe } from './probe.js';
 import { speedProbe } from './speed.js';
+import { udpProbe } from './udp.js';
 
 /**
  * Every probe the agent knows, by kind: the one registry (blackbox's `Probers`). Adding a probe is
@@ -14,6 +15,7 @@ export const probes: Partial<{ [K in ResultKind]: Probe<K> }> = {
   latency: latencyProbe,
   ndt7: ndt7Probe,
   ipv6: ipv6Probe,
+  udp: udpProbe,
 };
 
 export function probeFor(kind: string): Probe | undefined {

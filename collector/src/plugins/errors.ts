@@ -14,6 +14,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   HATANG_ERR_ID_TAKEN: 409,
   HATANG_ERR_RATE_LIMITED: 429,
   HATANG_ERR_ENROLL_CODE: 403,
+  HATANG_ERR_UNAVAILABLE: 503,
 };
 
 /** Fastify's own client-error codes, mapped to ours with a message a person can act on. */
@@ -72,7 +73,7 @@ export const errorsPlugin = fp(
       }
       const status = statusFor(he.code);
       if (status >= 500) req.log.error({ err }, he.message);
-      if (he.code === 'HATANG_ERR_RATE_LIMITED' && he.details?.retryAfterS !== undefined) {
+      if (he.details?.retryAfterS !== undefined) {
         reply.header('retry-after', String(he.details.retryAfterS));
       }
       return reply

@@ -1,6 +1,23 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { MLAB_LOCATE_URL } from '../ndt7-spec.js';
-import { IPV6_CHECK_TIMEOUT_MS, IPV6_HAPPY_EYEBALLS_ATTEMPT_MS, IPV6_MAX_TARGETS, IPV6_SLOW_MS } from '../spec.js';
+import {
+  FIXED_PROFILE_CAP_BYTES,
+  IPV6_CHECK_TIMEOUT_MS,
+  IPV6_HAPPY_EYEBALLS_ATTEMPT_MS,
+  IPV6_MAX_TARGETS,
+  IPV6_SLOW_MS,
+  METERED_PROFILE_CAP_BYTES,
+  STABLE_MIN_MS,
+  STABLE_TOLERANCE,
+  TEST_HARD_CAP_MS,
+  UDP_DEFAULT_DURATION_MS,
+  UDP_DEFAULT_PACKET_BYTES,
+  UDP_DEFAULT_PACKETS,
+  UDP_ECHO_HEADER_BYTES,
+  UDP_ECHO_MAX_BYTES,
+  UDP_MAX_PACKETS,
+  UDP_WAIT_MS,
+} from '../spec.js';
 import { StringEnum } from './common.js';
 import { ACCESS_TYPES } from './results.js';
 
@@ -202,7 +219,36 @@ export const AgentConfigSchema = Type.Object(
           maximum: 60_000,
           description: 'Measurement window per direction, ms.',
         }),
-        capBytes: opt(Type.Integer({ minimum: 1_000_000, description: 'Per-direction byte cap; default by profile.' })),
+        capBytes: opt(
+          Type.Integer({
+            minimum: 1_000_000,
+            description: 'Per-direction byte cap for every profile; when absent the profile decides.',
+          }),
+        ),
+        fixedCapBytes: Type.Integer({
+          minimum: 1_000_000,
+          description: 'Per-direction byte cap of the fixed profile (default 250 MB, ndt7 early_exit).',
+        }),
+        meteredCapBytes: Type.Integer({
+          minimum: 1_000_000,
+          description: 'Per-direction byte cap of the metered profile (default 30 MB).',
+        }),
+        hardCapMs: Type.Integer({
+          minimum: 1000,
+          maximum: 120_000,
+          description: 'Longest a direction may take, ms, including the wait for upload answers; never below windowMs.',
+        }),
+        stableMinMs: Type.Integer({
+          minimum: 1000,
+          maximum: 60_000,
+          description: 'Metered profile: earliest stop when stable, ms into a direction.',
+        }),
+        stableTolerancePct: Type.Number({
+          exclusiveMinimum: 0,
+          maximum: 50,
+          description:
+            'Metered profile: stable when the standard deviation of the last four 500 ms rates is at most this percent of their mean.',
+        }),
       },
       strict,
     ),
@@ -269,6 +315,39 @@ export const AgentConfigSchema = Type.Object(
           description:
             'Happy Eyeballs connection attempt delay: how long IPv6 gets before IPv4 is tried too, ms (RFC 8305: 250).',
         }),
+      },
+      strict,
+    ),
+    udp: Type.Object(
+      {
+        packets: Type.Integer({
+          minimum: 1,
+          maximum: UDP_MAX_PACKETS,
+          description: 'Packets in one UDP loss train (MBA sends 2 000 an hour).',
+        }),
+        durationMs: Type.Integer({
+          minimum: 100,
+          maximum: 60_000,
+          description: 'Time over which the train is spread evenly, ms.',
+        }),
+        packetBytes: Type.Integer({
+          minimum: UDP_ECHO_HEADER_BYTES,
+          maximum: UDP_ECHO_MAX_BYTES,
+          description: 'UDP payload size of each packet, bytes (64 = header only).',
+        }),
+        waitMs: Type.Integer({
+          minimum: 100,
+          maximum: 30_000,
+          description: 'How long to wait for late echoes after the last packet, ms.',
+        }),
+        secret: opt(
+          Type.String({
+            minLength: 16,
+            maxLength: 256,
+            description:
+              'Shared echo secret of test points running --role speedtest (their udp.secret); absent: sign with the agent token.',
+          }),
+        ),
       },
       strict,
     ),
@@ -339,7 +418,18 @@ export const AGENT_CONFIG_DEFAULTS: Omit<AgentConfig, 'collector'> & { collector
     agent: { access: 'fixed' },
     stateDir: '/var/lib/hatang-agent',
     servers: [],
-    speed: { profile: 'fixed', family: 'auto', downloadStreams: 8, uploadStreams: 4, windowMs: 10_000 },
+    speed: {
+      profile: 'fixed',
+      family: 'auto',
+      downloadStreams: 8,
+      uploadStreams: 4,
+      windowMs: 10_000,
+      fixedCapBytes: FIXED_PROFILE_CAP_BYTES,
+      meteredCapBytes: METERED_PROFILE_CAP_BYTES,
+      hardCapMs: TEST_HARD_CAP_MS,
+      stableMinMs: STABLE_MIN_MS,
+      stableTolerancePct: STABLE_TOLERANCE * 100,
+    },
     uplink: { batchSize: 500, intervalMs: 60_000, timeoutMs: 30_000 },
     log: { level: 'info' },
     ndt7: { family: 'auto', mlab: false, acceptMlabDataPolicy: false, locateUrl: MLAB_LOCATE_URL, locateRetries: 5 },
@@ -370,4 +460,10 @@ export const AGENT_CONFIG_DEFAULTS: Omit<AgentConfig, 'collector'> & { collector
     },
     outbox: { maxMegabytes: 64, maxDeadLetters: 1000, keepRuns: 1000 },
     central: { enabled: true, pollMinutes: 60 },
+    udp: {
+      packets: UDP_DEFAULT_PACKETS,
+      durationMs: UDP_DEFAULT_DURATION_MS,
+      packetBytes: UDP_DEFAULT_PACKET_BYTES,
+      waitMs: UDP_WAIT_MS,
+    },
   };

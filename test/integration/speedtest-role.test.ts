@@ -109,11 +109,11 @@ describe('hatang-collector serve --role speedtest (a stateless test point)', () 
     const s = await run([agentCli, 'test', 'speed', '--json', '--no-push', '-c', join(dir, 'agent.yaml')]);
     expect(s.code, s.stderr).toBe(0);
     expect(s.stderr).toBe('');
-    const res = JSON.parse(s.stdout);
+    const res = JSON.parse(s.stdout).result; // `test --json` prints { result, push? }
     expect(res).toMatchObject({ kind: 'speed', status: 'ok', server: { id: 'tp-vnpt' }, network: { family: 4 } });
     expect(res.speed.download.bps).toBeGreaterThan(0);
     const u = await run([agentCli, 'test', 'udp', '--json', '--no-push', '-c', join(dir, 'agent.yaml')]);
     expect(u.code, u.stderr).toBe(0);
-    expect(JSON.parse(u.stdout)).toMatchObject({ kind: 'udp', status: 'ok', udp: { sent: 20, received: 20 } });
+    expect(JSON.parse(u.stdout).result).toMatchObject({ kind: 'udp', status: 'ok', udp: { sent: 20, received: 20 } });
   });
 });

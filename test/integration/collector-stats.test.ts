@@ -189,6 +189,19 @@ describe('statistics API on seeded results', () => {
     expect(trend.body.series[0].points[0].samples).toBe(3);
   });
 
+  it('large-unit trends and reports read the per-period figures, warmed up or not, with the same answers', async () => {
+    const direct = (await get('/api/v1/stats/trend?unit=116&access=fixed&weeks=3&at=2026-W49')).body;
+    const n = await c.app.stats.warmUp({ weeks: 6, months: 2 });
+    expect(n).toBe(8);
+    const warm = c.app.stats.trend({ unit: '116', access: 'fixed', count: 3, at: '2026-W49' });
+    expect(warm.series[0]?.points.map((p) => [p.period.key, p.samples, p.download.median])).toEqual([
+      ['2026-W47', 2, 50 * M],
+      ['2026-W48', 8, 80 * M],
+      ['2026-W49', 0, null],
+    ]);
+    expect(JSON.parse(JSON.stringify(warm))).toEqual(direct);
+  });
+
   it('rollups kept at ingest equal rollups rebuilt from raw results', async () => {
     const dump = () =>
       c.app.db

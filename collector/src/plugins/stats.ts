@@ -11,6 +11,9 @@ declare module 'fastify' {
   }
 }
 
+/** Delay between start and the background warm-up of statistics, ms. */
+export const WARM_UP_DELAY_MS = 3000;
+
 export interface StatsPluginOptions {
   config: CollectorConfig;
   now?: () => number;
@@ -24,7 +27,28 @@ export const statsPlugin = fp(
       const loaded = loadDefaultUnits(app.db, now());
       if (loaded) app.log.info({ units: loaded.added }, 'loaded the default unit list (Son La, GSO 01/03/2025)');
     }
-    app.decorate('stats', createStatsService({ db: app.db, targets: opts.config.targets, now }));
+    const stats = createStatsService({ db: app.db, targets: opts.config.targets, now });
+    app.decorate('stats', stats);
+    // Compute recent weeks and months in the background shortly after start (stats.warmUp*).
+    const { warmUpWeeks, warmUpMonths } = opts.config.stats;
+    if (warmUpWeeks + warmUpMonths > 0) {
+      const abort = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      app.addHook('onReady', async () => {
+        timer = setTimeout(() => {
+          const started = Date.now();
+          stats
+            .warmUp({ weeks: warmUpWeeks, months: warmUpMonths, signal: abort.signal })
+            .then((n) => app.log.info({ periods: n, ms: Date.now() - started }, 'statistics warmed up'))
+            .catch((err) => app.log.warn({ err }, 'statistics warm-up stopped'));
+        }, WARM_UP_DELAY_MS);
+        timer.unref();
+      });
+      app.addHook('onClose', async () => {
+        clearTimeout(timer);
+        abort.abort();
+      });
+    }
   },
   { name: 'hatang-stats', dependencies: ['hatang-db'] },
 );

@@ -236,6 +236,8 @@ export function createStatsService(opts: StatsServiceOptions) {
   const cache = new Map<string, { sig: string; value: unknown }>();
   const dataCache = new Map<string, { sig: string; data: PeriodData }>();
   let dataBytes = 0;
+  const cubes = new Map<string, { sig: string; stats: Map<string, GroupStats> }>();
+  const MAX_CUBES = 400;
 
   /**
    * Writes by other processes (CLI import, rollup rebuild) show up as a new data_version; agent
@@ -256,6 +258,7 @@ export function createStatsService(opts: StatsServiceOptions) {
     cache.clear();
     dataCache.clear();
     dataBytes = 0;
+    cubes.clear();
   }
 
   function getTree(): UnitTree {
@@ -438,6 +441,86 @@ export function createStatsService(opts: StatsServiceOptions) {
     return out;
   }
 
+  /**
+   * Every unit's figures for one period, all levels and groups at once, × access type: one pass
+   * over the period's rollups. Reports and trends without an ISP filter read from these, so a
+   * week is computed once however many pages ask about it; they are recomputed when ingest
+   * touches a day of the period.
+   */
+  function cubeKey(p: Period, perAgent: boolean): string {
+    return `${p.kind}:${p.firstDay}:${perAgent ? 1 : 0}`;
+  }
+
+  function cubeCached(p: Period, perAgent: boolean): boolean {
+    return cubes.get(cubeKey(p, perAgent))?.sig === signature(p.firstDay, p.lastDay);
+  }
+
+  function cube(p: Period, perAgent: boolean): Map<string, GroupStats> {
+    const key = cubeKey(p, perAgent);
+    const sig = signature(p.firstDay, p.lastDay);
+    const hit = cubes.get(key);
+    if (hit && hit.sig === sig) {
+      cubes.delete(key);
+      cubes.set(key, hit);
+      return hit.stats;
+    }
+    const t = getTree();
+    const buckets = new Map<string, Bucket>();
+    const toward = new Map<string, string[]>();
+    const feeds = new Map<number, Bucket[]>();
+    for (const row of periodData(p).rows) {
+      let f = feeds.get(row.line);
+      if (!f) {
+        const l = lineInfo(row.line);
+        f = [];
+        if (l?.commune) {
+          let units = toward.get(l.commune);
+          if (!units) {
+            units = t.countsToward(l.commune, p.startMs);
+            toward.set(l.commune, units);
+          }
+          for (const u of units) {
+            const k = `${u}\u0000${l.access}`;
+            let b = buckets.get(k);
+            if (!b) {
+              b = new Bucket();
+              buckets.set(k, b);
+            }
+            f.push(b);
+          }
+        }
+        feeds.set(row.line, f);
+      }
+      const agent = lines?.get(row.line)?.agent ?? 0;
+      for (const b of f) b.add(row.f, agent);
+    }
+    const stats = new Map<string, GroupStats>();
+    const floor = sampleFloorFor(p.kind);
+    for (const [k, b] of buckets) {
+      const access = k.slice(k.indexOf('\u0000') + 1) as AccessType;
+      stats.set(
+        k,
+        aggregateColumns(b.columns(), { targetBps: target(p, access), sampleFloor: floor, perAgentFirst: perAgent }),
+      );
+    }
+    cubes.delete(key);
+    cubes.set(key, { sig, stats });
+    if (cubes.size > MAX_CUBES) cubes.delete(cubes.keys().next().value as string);
+    return stats;
+  }
+
+  /** A unit's figures from a cube; a unit without tests gets the empty figures. */
+  function fromCube(c: Map<string, GroupStats>, p: Period, unit: string, access: AccessType, perAgent: boolean) {
+    return (
+      c.get(`${unit}\u0000${access}`) ??
+      aggregateColumns(EMPTY.columns(), {
+        targetBps: target(p, access),
+        sampleFloor: sampleFloorFor(p.kind),
+        perAgentFirst: perAgent,
+      })
+    );
+  }
+
   function computeUnits(
     cur: Period,
     prev: Period,
@@ -450,6 +533,38 @@ export function createStatsService(opts: StatsServiceOptions) {
   ): UnitsReport {
     const t = getTree();
     const wanted = t.unitsAt(level, parent, cur);
+    if (isp === null && !byIsp) {
+      const curCube = cube(cur, perAgent);
+      const before = cube(prev, perAgent);
+      const rows: UnitStatsRow[] = [];
+      for (const u of wanted) {
+        const info = unitInfo(u.code, cur.startMs);
+        for (const access of accessList) {
+          const stats = fromCube(curCube, cur, u.code, access, perAgent);
+          const p = before.get(`${u.code}\u0000${access}`);
+          const previous = { samples: p?.samples ?? 0, median: p?.download.median ?? null };
+          rows.push({
+            unit: info,
+            access,
+            isp: null,
+            ...stats,
+            previous,
+            change: changeOf(stats.download.median, previous.median),
+          });
+        }
+      }
+      return {
+        period: periodInfo(cur),
+        previousPeriod: periodInfo(prev),
+        level,
+        parent: parent === null ? null : unitInfo(parent, cur.startMs),
+        access: accessList,
+        isp,
+        byIsp,
+        perAgent,
+        rows,
+      };
+    }
     const wantedSet = new Set(wanted.map((u) => u.code));
     const current = bucketsOf(cur, wantedSet, accessList, isp, byIsp);
     const before = bucketsOf(prev, wantedSet, accessList, isp, byIsp);
@@ -548,6 +663,25 @@ export function createStatsService(opts: StatsServiceOptions) {
       if (!l.commune || !accessList.includes(l.access) || (isp !== null && l.isp !== isp)) continue;
       if (communeCounts(l.commune).some(Boolean)) candidates.push(line);
     }
+    // A large unit, or one whose periods are all computed already, reads the per-period cubes.
+    if (isp === null && (candidates.length > 64 || periods.every((p) => cubeCached(p, perAgent)))) {
+      return {
+        unit: unitInfo(unit, last.startMs),
+        period: first.kind,
+        isp,
+        perAgent,
+        series: accessList.map((access) => {
+          let prevMedian: number | null = null;
+          const points = periods.map((p, i) => {
+            const stats = fromCube(cube(p, perAgent), p, unit, access, perAgent);
+            const change = i === 0 ? null : changeOf(stats.download.median, prevMedian);
+            prevMedian = stats.download.median;
+            return { period: periodInfo(p), ...stats, change };
+          });
+          return { access, points };
+        }),
+      };
+    }
     const buckets = new Map<AccessType, Bucket[]>(accessList.map((a) => [a, periods.map(() => new Bucket())]));
     const take = (pi: number | undefined, line: number, f: Float64Array) => {
       const l = lines?.get(line);
@@ -558,19 +692,11 @@ export function createStatsService(opts: StatsServiceOptions) {
       if (!communeCounts(l.commune)[pi]) return;
       (b[pi] as Bucket).add(f, l.agent);
     };
-    // A unit with few lines reads them through the (line, period) index; a large one reads whole
-    // periods (shared with the weekly reports through the period cache).
-    if (candidates.length <= 64) {
-      for (const line of candidates) {
-        for (const r of rollups.byLine(line, first.kind, first.firstDay, last.firstDay)) {
-          take(idxOf.get(r.firstDay), r.line, decodeSamples(r.samples));
-        }
+    // A small unit reads its own lines through the (line, period) index.
+    for (const line of candidates) {
+      for (const r of rollups.byLine(line, first.kind, first.firstDay, last.firstDay)) {
+        take(idxOf.get(r.firstDay), r.line, decodeSamples(r.samples));
       }
-    } else {
-      const wanted = new Set(candidates);
-      periods.forEach((p, i) => {
-        for (const r of periodData(p).rows) if (wanted.has(r.line)) take(i, r.line, r.f);
-      });
     }
     return {
       unit: unitInfo(unit, last.startMs),
@@ -623,6 +749,28 @@ export function createStatsService(opts: StatsServiceOptions) {
     },
     /** Units or agents changed: reload them and drop every cached figure. */
     invalidate,
+    /**
+     * Compute the figures of the last `weeks` weeks and `months` months (newest first) ahead of
+     * the first page that asks, yielding to the event loop between periods. Resolves when done
+     * or when `signal` aborts.
+     */
+    async warmUp(o: { weeks?: number; months?: number; signal?: AbortSignal } = {}): Promise<number> {
+      let done = 0;
+      for (const [kind, n] of [
+        ['week', o.weeks ?? 53],
+        ['month', o.months ?? 13],
+      ] as const) {
+        let p = periodOf(kind, now());
+        for (let i = 0; i < n; i++, p = shiftPeriod(p, -1)) {
+          if (o.signal?.aborted) return done;
+          checkExternal();
+          cube(p, false);
+          done++;
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      return done;
+    },
   };
 }
 

@@ -85,6 +85,22 @@ export const CollectorConfigSchema = Type.Object(
       },
       strict,
     ),
+    stats: Type.Object(
+      {
+        warmUpWeeks: Type.Integer({
+          minimum: 0,
+          maximum: 260,
+          description:
+            'Weeks whose figures are computed in the background a few seconds after start, newest first, so the first pages are fast; 0: none.',
+        }),
+        warmUpMonths: Type.Integer({
+          minimum: 0,
+          maximum: 60,
+          description: 'Months computed in the background after the weeks; 0: none.',
+        }),
+      },
+      strict,
+    ),
     geography: Type.Object(
       {
         loadDefaultUnits: Type.Boolean({
@@ -162,6 +178,7 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
   targets: Object.fromEntries(Object.entries(PLAN_TARGETS_MBPS).map(([y, t]) => [y, { ...t }])),
   ingest: { ratePerMinute: DEFAULT_INGEST_PER_MINUTE, burst: DEFAULT_INGEST_BURST },
   storage: { rawRetentionDays: DEFAULT_RAW_RETENTION_DAYS, pruneIntervalMinutes: 60 },
+  stats: { warmUpWeeks: 53, warmUpMonths: 13 },
   geography: { loadDefaultUnits: true },
   dashboard: {
     enabled: true,

@@ -103,7 +103,13 @@ log(
 
 const base = lastAt + 3_600_000;
 const real = Date.now();
-const app = await buildApp({ dbPath, config: COLLECTOR_CONFIG_DEFAULTS, now: () => base + (Date.now() - real) });
+// The statistics service's own background warm-up (stats.warmUp*) is off here so that "cold"
+// really computes everything inside the request; it is run explicitly for the third column.
+const config = {
+  ...COLLECTOR_CONFIG_DEFAULTS,
+  stats: { ...COLLECTOR_CONFIG_DEFAULTS.stats, warmUpWeeks: 0, warmUpMonths: 0 },
+};
+const app = await buildApp({ dbPath, config, now: () => base + (Date.now() - real) });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const url = `http://127.0.0.1:${app.server.address().port}`;
 
@@ -169,6 +175,7 @@ for (const [name, path, cookie] of pages) {
   const r = {
     name,
     path,
+    cookie,
     cold: cold.server,
     warmMed: median(warm),
     warmMax: Math.max(...warm),
@@ -183,6 +190,21 @@ for (const [name, path, cookie] of pages) {
     `${name.padEnd(30)} ${f(r.cold)} ${f(r.warmMed).padStart(9)} ${f(r.warmMax).padStart(9)} ${f(r.wall).padStart(10)}  ${r.coldRatio.toFixed(2).padStart(10)}  ${r.warmRatio.toFixed(2).padStart(14)}`,
   );
 }
+// Third: after the statistics service warmed the last weeks (as it does 3 s after start), the
+// dashboard's own cache empty: what the first view after a restart costs once the collector is up.
+const tw = performance.now();
+const periods = await app.stats.warmUp({ weeks: 13, months: 0 });
+log('');
+log(
+  `statistics warm-up: ${periods} periods in ${((performance.now() - tw) / 1000).toFixed(1)} s; then, dashboard cache empty:`,
+);
+let worstStatsWarm = 0;
+for (const r of rows) {
+  app.dashboardCache.clear();
+  r.statsWarm = (await timed(r.path, r.cookie)).server;
+  worstStatsWarm = Math.max(worstStatsWarm, r.statsWarm / TARGET_MS);
+  log(`${r.name.padEnd(30)} ${f(r.statsWarm)}  ${(r.statsWarm / TARGET_MS).toFixed(2).padStart(10)}`);
+}
 log('');
 log(
   `served from the figure cache (as people get pages): worst ${(worstWarm * TARGET_MS).toFixed(1)} ms = ${worstWarm.toFixed(2)} × the ${TARGET_MS} ms target → ${worstWarm < 1 ? 'MEETS' : 'MISSES'} it`,
@@ -190,13 +212,18 @@ log(
 log(
   `computed cold (first view after a restart or a cache expiry without warm-up): worst ${(worstCold * TARGET_MS).toFixed(1)} ms = ${worstCold.toFixed(2)} × the target → ${worstCold < 1 ? 'MEETS' : 'MISSES'} it`,
 );
+log(
+  `first view once the statistics are warm (dashboard cache empty): worst ${(worstStatsWarm * TARGET_MS).toFixed(1)} ms = ${worstStatsWarm.toFixed(2)} × the target → ${worstStatsWarm < 1 ? 'MEETS' : 'MISSES'} it`,
+);
 log('');
 log('markdown:');
-log('| page | cold ms | warm median ms | warm max ms | cold ÷ 200 ms | warm max ÷ 200 ms |');
-log('| --- | ---: | ---: | ---: | ---: | ---: |');
+log(
+  '| page | cold ms | stats warm, page cache empty ms | served median ms | served max ms | cold ÷ 200 ms | stats warm ÷ 200 ms | served max ÷ 200 ms |',
+);
+log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
   log(
-    `| ${r.name} | ${r.cold.toFixed(1)} | ${r.warmMed.toFixed(1)} | ${r.warmMax.toFixed(1)} | ${r.coldRatio.toFixed(2)} | ${r.warmRatio.toFixed(2)} |`,
+    `| ${r.name} | ${r.cold.toFixed(1)} | ${r.statsWarm.toFixed(1)} | ${r.warmMed.toFixed(1)} | ${r.warmMax.toFixed(1)} | ${r.coldRatio.toFixed(2)} | ${(r.statsWarm / TARGET_MS).toFixed(2)} | ${r.warmRatio.toFixed(2)} |`,
   );
 }
 await app.close();

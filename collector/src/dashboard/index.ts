@@ -7,6 +7,7 @@ import { type PageDeps, scopeOf, trendOf, unitsOf } from './pages/common.js';
 import { communePage } from './pages/commune.js';
 import { communeRows, districtPage } from './pages/district.js';
 import { ipv6Page } from './pages/ipv6.js';
+import { scopedIpv6Report } from './pages/ipv6-data.js';
 import { districtRows, overviewPage, provinceCode } from './pages/overview.js';
 import { reportPage } from './pages/report.js';
 import { type SessionUser, sameToken } from './sessions.js';
@@ -107,6 +108,7 @@ export function warmUp(deps: PageDeps): void {
   districtRows(deps, province, week);
   unitsOf(deps, 'province', province, week);
   communeRows(deps, province, week);
+  scopedIpv6Report(deps, 'all', week);
   for (const u of deps.app.stats.tree().all()) {
     if (u.level === 'district' && u.merged_into === null && u.parent_code === province) {
       communeRows(deps, u.code, week);

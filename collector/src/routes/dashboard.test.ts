@@ -157,6 +157,19 @@ describe('dashboard login and sessions', () => {
     expect(app.accounts.countSessions()).toBe(0);
   });
 
+  it('exports a page table as CSV, and answers 404 for a table the page does not have', async () => {
+    const { app } = await setup();
+    const c = cookie(await login(app), SESSION_COOKIE)!.value;
+    const headers = { cookie: `${SESSION_COOKIE}=${c}` };
+    const csv = await app.inject({ url: '/agents?format=csv&table=agents', headers });
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(csv.headers['content-disposition']).toBe('attachment; filename="hatang-agents.csv"');
+    expect(csv.body.startsWith('\uFEFFTrạm đo,Xã/phường,Huyện,')).toBe(true);
+    expect((await app.inject({ url: '/agents?format=csv&table=constructor', headers })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/agents?format=csv&table=nope', headers })).statusCode).toBe(404);
+  });
+
   it('ends every session of a user whose password changes', async () => {
     const { app } = await setup();
     const c = cookie(await login(app), SESSION_COOKIE)!.value;

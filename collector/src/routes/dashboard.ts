@@ -258,7 +258,11 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
       const result = await p.handler(req, ctx, user);
       const q = req.query as Record<string, unknown>;
       if (q.format === 'csv') {
-        const name = typeof q.table === 'string' && q.table in result.tables ? q.table : Object.keys(result.tables)[0];
+        // ?table= names one of the page's tables (default: its main one); any other name is 404.
+        const name = q.table === undefined ? Object.keys(result.tables)[0] : typeof q.table === 'string' ? q.table : '';
+        if (name !== undefined && !Object.hasOwn(result.tables, name)) {
+          throw new HatangError('HATANG_ERR_NOT_FOUND', `this page has no table "${name.slice(0, 40)}"`);
+        }
         const csv = name ? result.tables[name] : undefined;
         if (!csv || !name) throw new HatangError('HATANG_ERR_NOT_FOUND', 'this page has no table to export');
         const file = `hatang-${result.csvName}${Object.keys(result.tables).length > 1 ? `-${name}` : ''}.csv`.replace(

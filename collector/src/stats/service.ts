@@ -19,6 +19,7 @@ import {
   type SampleColumns,
   sampleFloorFor,
   shiftPeriod,
+  sliceOfDay,
   type TargetTable,
   targetFor,
 } from '@hatang/shared';
@@ -167,11 +168,13 @@ interface LineInfo {
 class Bucket {
   readonly parts: Float64Array[] = [];
   readonly agents: number[] = [];
+  readonly slices: (Uint8Array | undefined)[] = [];
   n = 0;
 
-  add(f: Float64Array, agent: number): void {
+  add(f: Float64Array, agent: number, slice?: Uint8Array): void {
     this.parts.push(f);
     this.agents.push(agent);
+    this.slices.push(slice);
     this.n += f.length >> 2;
   }
 
@@ -185,9 +188,13 @@ class Bucket {
       up: new Float64Array(n),
       lat: new Float64Array(n),
     };
+    // Slices of the day were worked out once per period (periodData); copy them when every part has them.
+    const slice = this.slices.every((x) => x !== undefined) ? new Uint8Array(n) : undefined;
+    if (slice) c.slice = slice;
     let k = 0;
     this.parts.forEach((f, p) => {
       const agent = this.agents[p] as number;
+      if (slice) slice.set(this.slices[p] as Uint8Array, k);
       for (let i = 0; i + 3 < f.length; i += 4) {
         c.at[k] = f[i] as number;
         c.down[k] = f[i + 1] as number;
@@ -203,9 +210,9 @@ class Bucket {
 
 const EMPTY = new Bucket();
 
-/** Rollup rows of one period, decoded. */
+/** Rollup rows of one period, decoded, with each sample's slice of the day (sliceOfDay). */
 interface PeriodData {
-  rows: { line: number; f: Float64Array }[];
+  rows: { line: number; f: Float64Array; slice: Uint8Array }[];
   bytes: number;
 }
 
@@ -340,8 +347,11 @@ export function createStatsService(opts: StatsServiceOptions) {
     }
     const data: PeriodData = { rows: [], bytes: 0 };
     for (const r of rollups.byPeriod(p.kind, p.firstDay)) {
-      data.rows.push({ line: r.line, f: decodeSamples(r.samples) });
-      data.bytes += r.samples.length + 64;
+      const f = decodeSamples(r.samples);
+      const slice = new Uint8Array(f.length >> 2);
+      for (let i = 0; i < slice.length; i++) slice[i] = sliceOfDay(f[i * 4] as number);
+      data.rows.push({ line: r.line, f, slice });
+      data.bytes += r.samples.length + slice.length + 64;
     }
     dataCache.set(key, { sig, data });
     dataBytes += data.bytes;
@@ -436,7 +446,7 @@ export function createStatsService(opts: StatsServiceOptions) {
         feeds.set(row.line, f);
       }
       const agent = lines?.get(row.line)?.agent ?? 0;
-      for (const b of f) b.add(row.f, agent);
+      for (const b of f) b.add(row.f, agent, row.slice);
     }
     return out;
   }
@@ -447,16 +457,17 @@ export function createStatsService(opts: StatsServiceOptions) {
    * week is computed once however many pages ask about it; they are recomputed when ingest
    * touches a day of the period.
    */
-  function cubeKey(p: Period, perAgent: boolean): string {
-    return `${p.kind}:${p.firstDay}:${perAgent ? 1 : 0}`;
+  function cubeKey(p: Period, level: UnitLevel, perAgent: boolean): string {
+    return `${p.kind}:${p.firstDay}:${level}:${perAgent ? 1 : 0}`;
   }
 
-  function cubeCached(p: Period, perAgent: boolean): boolean {
-    return cubes.get(cubeKey(p, perAgent))?.sig === signature(p.firstDay, p.lastDay);
+  function cubeCached(p: Period, level: UnitLevel, perAgent: boolean): boolean {
+    return cubes.get(cubeKey(p, level, perAgent))?.sig === signature(p.firstDay, p.lastDay);
   }
 
-  function cube(p: Period, perAgent: boolean): Map<string, GroupStats> {
-    const key = cubeKey(p, perAgent);
+  /** The figures of every unit of one level for one period (see above). */
+  function cube(p: Period, level: UnitLevel, perAgent: boolean): Map<string, GroupStats> {
+    const key = cubeKey(p, level, perAgent);
     const sig = signature(p.firstDay, p.lastDay);
     const hit = cubes.get(key);
     if (hit && hit.sig === sig) {
@@ -476,7 +487,7 @@ export function createStatsService(opts: StatsServiceOptions) {
         if (l?.commune) {
           let units = toward.get(l.commune);
           if (!units) {
-            units = t.countsToward(l.commune, p.startMs);
+            units = t.countsToward(l.commune, p.startMs).filter((u) => t.stateAt(u, p.startMs)?.level === level);
             toward.set(l.commune, units);
           }
           for (const u of units) {
@@ -492,7 +503,7 @@ export function createStatsService(opts: StatsServiceOptions) {
         feeds.set(row.line, f);
       }
       const agent = lines?.get(row.line)?.agent ?? 0;
-      for (const b of f) b.add(row.f, agent);
+      for (const b of f) b.add(row.f, agent, row.slice);
     }
     const stats = new Map<string, GroupStats>();
     const floor = sampleFloorFor(p.kind);
@@ -534,8 +545,8 @@ export function createStatsService(opts: StatsServiceOptions) {
     const t = getTree();
     const wanted = t.unitsAt(level, parent, cur);
     if (isp === null && !byIsp) {
-      const curCube = cube(cur, perAgent);
-      const before = cube(prev, perAgent);
+      const curCube = cube(cur, level, perAgent);
+      const before = cube(prev, level, perAgent);
       const rows: UnitStatsRow[] = [];
       for (const u of wanted) {
         const info = unitInfo(u.code, cur.startMs);
@@ -664,7 +675,8 @@ export function createStatsService(opts: StatsServiceOptions) {
       if (communeCounts(l.commune).some(Boolean)) candidates.push(line);
     }
     // A large unit, or one whose periods are all computed already, reads the per-period cubes.
-    if (isp === null && (candidates.length > 64 || periods.every((p) => cubeCached(p, perAgent)))) {
+    const level = t.get(unit)?.level as UnitLevel;
+    if (isp === null && (candidates.length > 64 || periods.every((p) => cubeCached(p, level, perAgent)))) {
       return {
         unit: unitInfo(unit, last.startMs),
         period: first.kind,
@@ -673,7 +685,7 @@ export function createStatsService(opts: StatsServiceOptions) {
         series: accessList.map((access) => {
           let prevMedian: number | null = null;
           const points = periods.map((p, i) => {
-            const stats = fromCube(cube(p, perAgent), p, unit, access, perAgent);
+            const stats = fromCube(cube(p, level, perAgent), p, unit, access, perAgent);
             const change = i === 0 ? null : changeOf(stats.download.median, prevMedian);
             prevMedian = stats.download.median;
             return { period: periodInfo(p), ...stats, change };
@@ -763,10 +775,13 @@ export function createStatsService(opts: StatsServiceOptions) {
         let p = periodOf(kind, now());
         for (let i = 0; i < n; i++, p = shiftPeriod(p, -1)) {
           if (o.signal?.aborted) return done;
-          checkExternal();
-          cube(p, false);
+          for (const level of UNIT_LEVELS) {
+            if (o.signal?.aborted) return done;
+            checkExternal();
+            cube(p, level, false);
+            await new Promise((r) => setImmediate(r));
+          }
           done++;
-          await new Promise((r) => setImmediate(r));
         }
       }
       return done;

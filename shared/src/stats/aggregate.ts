@@ -97,6 +97,21 @@ export interface SampleColumns {
   down: Float64Array;
   up: Float64Array;
   lat: Float64Array;
+  /** Optional precomputed sliceOfDay(at) per sample (SLICE_*); computed from `at` when absent. */
+  slice?: Uint8Array;
+}
+
+/** Slices of the local day the statistics report apart. */
+export const SLICE_NONE = 0;
+export const SLICE_OFFICE = 1;
+export const SLICE_EVENING = 2;
+
+/** Office hours (08–17 local), evening peak (19–23 local), or neither, of an instant. */
+export function sliceOfDay(at: number): number {
+  const h = localHourOf(at);
+  if (h >= OFFICE_HOURS[0] && h < OFFICE_HOURS[1]) return SLICE_OFFICE;
+  if (h >= EVENING_PEAK_HOURS[0] && h < EVENING_PEAK_HOURS[1]) return SLICE_EVENING;
+  return SLICE_NONE;
 }
 
 /** Columns from sample objects; agents get integer keys in order of first appearance. */
@@ -246,23 +261,28 @@ export function aggregateSpeed(samples: readonly SpeedSample[], opts: AggregateO
 export function aggregateColumns(c: SampleColumns, opts: AggregateOptions): GroupStats {
   const perAgent = opts.perAgentFirst ?? false;
   // Rows with a download figure, and which slice of the day each falls in.
-  const hasDown = new Uint8Array(c.n);
   const office = new Uint8Array(c.n);
   const evening = new Uint8Array(c.n);
-  const agentSet = new Set<number>();
+  let maxAgent = 0;
+  for (let i = 0; i < c.n; i++) if ((c.agent[i] as number) > maxAgent) maxAgent = c.agent[i] as number;
+  const seen = new Uint8Array(maxAgent + 1);
+  let agents = 0;
   let samples = 0;
   let officeN = 0;
   let eveningN = 0;
   for (let i = 0; i < c.n; i++) {
     if (Number.isNaN(c.down[i] as number)) continue;
-    hasDown[i] = 1;
     samples++;
-    agentSet.add(c.agent[i] as number);
-    const h = localHourOf(c.at[i] as number);
-    if (h >= OFFICE_HOURS[0] && h < OFFICE_HOURS[1]) {
+    const a = c.agent[i] as number;
+    if (seen[a] === 0) {
+      seen[a] = 1;
+      agents++;
+    }
+    const sl = c.slice ? (c.slice[i] as number) : sliceOfDay(c.at[i] as number);
+    if (sl === SLICE_OFFICE) {
       office[i] = 1;
       officeN++;
-    } else if (h >= EVENING_PEAK_HOURS[0] && h < EVENING_PEAK_HOURS[1]) {
+    } else if (sl === SLICE_EVENING) {
       evening[i] = 1;
       eveningN++;
     }
@@ -284,7 +304,7 @@ export function aggregateColumns(c: SampleColumns, opts: AggregateOptions): Grou
   const median = orNull(p50);
   return {
     samples,
-    agents: agentSet.size,
+    agents,
     download: {
       median,
       mean: pop.length ? sum / pop.length : null,

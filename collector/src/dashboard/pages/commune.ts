@@ -192,7 +192,9 @@ export function communePage(deps: PageDeps) {
       ],
     };
 
-    const v6 = communeIpv6(scopedIpv6Report(deps, { units: [code] }, period.key), code);
+    // The province-wide report (cached once for every page) has one row per commune; only this
+    // commune's row is read here, so nothing of other communes shows.
+    const v6 = communeIpv6(scopedIpv6Report(deps, 'all', period.key), code);
     const v6T: Table<Ipv6TargetView> = {
       id: 'ipv6',
       rows: v6.targets,

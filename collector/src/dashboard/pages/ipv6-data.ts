@@ -26,9 +26,13 @@ export interface CommuneIpv6 {
   v4Ms: number | null;
 }
 
+/** The week's IPv6 report over the communes `scope` covers, through the figure cache (one per scope). */
 export function scopedIpv6Report(deps: PageDeps, scope: Scope, week: string): Ipv6WeekReport {
-  const tree = deps.app.stats.tree();
-  return ipv6WeekReport(deps.app.db, week, scope === 'all' ? {} : { communes: (c) => tree.canRead(scope, c) });
+  const key = `ipv6:${week}:${scope === 'all' ? '*' : [...scope.units].sort().join(',')}`;
+  return deps.cache.get(key, () => {
+    const tree = deps.app.stats.tree();
+    return ipv6WeekReport(deps.app.db, week, scope === 'all' ? {} : { communes: (c) => tree.canRead(scope, c) });
+  }).value;
 }
 
 export function communeIpv6(report: Ipv6WeekReport, commune: string): CommuneIpv6 {

@@ -176,6 +176,12 @@ function cleanPackageJson(dir, version) {
   return deps;
 }
 
+let store;
+function storeDir() {
+  store ??= run('pnpm', ['store', 'path']).trim();
+  return store;
+}
+
 function libc() {
   const report = process.report?.getReport?.();
   return report?.header?.glibcVersionRuntime ? `glibc ${report.header.glibcVersionRuntime}` : 'musl or unknown';
@@ -197,6 +203,9 @@ function stage(name, product, git, outDir) {
     '--prefer-offline',
     '--config.inject-workspace-packages=true',
     '--config.node-linker=hoisted',
+    // The workspace's store even when --out is on another filesystem: pnpm would otherwise start a
+    // new store at that filesystem's root, and build better-sqlite3 there from source again.
+    `--config.store-dir=${storeDir()}`,
     dir,
   ]);
   prune(dir);

@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { openDb } from '@hatang/collector';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
@@ -116,7 +116,10 @@ export interface Release {
 export function buildRelease(): Release {
   const dir = tmp('hatang-release-');
   const r = run(process.execPath, [join(repoRoot, 'scripts/release.mjs'), '--out', dir], { timeoutMs: 300_000 });
-  if (r.status !== 0) throw new Error(`release build failed:\n${r.out}`);
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`release build failed:\n${r.out}`);
+  }
   const version = (JSON.parse(readFileSync(join(repoRoot, 'agent/package.json'), 'utf8')) as { version: string })
     .version;
   return {
@@ -137,7 +140,8 @@ export function repack(
   version: string,
   mutate?: (dir: string) => void,
 ) {
-  const work = tmp('hatang-repack-');
+  // Beside the tarball (the release directory, which the caller removes).
+  const work = mkdtempSync(join(dirname(tarball), 'repack-'));
   let r = run('tar', ['-xzf', tarball, '-C', work]);
   if (r.status !== 0) throw new Error(r.out);
   const [old] = readdirSync(work);

@@ -217,7 +217,9 @@ describe.skipIf(!!dc.skip)('docker compose', () => {
 const ansibleDir = join(repoRoot, 'deploy/ansible');
 const an = requireTools(['ansible-playbook', 'ansible-inventory'], 'Ansible checks');
 describe.skipIf(!!an.skip)('Ansible', () => {
-  const env = { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: tmp('hatang-ansible-') };
+  const ansibleTmp = tmp('hatang-ansible-');
+  cleanup.push(ansibleTmp);
+  const env = { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: ansibleTmp };
 
   it('the playbook passes ansible-playbook --syntax-check with the example inventory', () => {
     const r = run(

@@ -203,7 +203,8 @@ log(
     `(batch ≤ ${BATCH}, mean ${(httpResults / jobs.length).toFixed(0)}, ${CONCURRENCY} in flight) in ${ingestS.toFixed(1)} s`,
 );
 
-// 4. Queries over HTTP: cold (first call) and warm (median of 5).
+// 4. Queries over HTTP, 5 s after the ingest burst: cold (first call) and warm (median of 5).
+await new Promise((r) => setTimeout(r, 5000));
 const week = shiftPeriod(periodOf('week', end), -1); // the last complete week: what district IT reviews
 const commune = year.plan.agents[0].commune;
 const adminH = { authorization: `Bearer ${year.admin}` };

@@ -191,7 +191,11 @@ describe('statistics API on seeded results', () => {
 
   it('large-unit trends and reports read the per-period figures, warmed up or not, with the same answers', async () => {
     const direct = (await get('/api/v1/stats/trend?unit=116&access=fixed&weeks=3&at=2026-W49')).body;
+    const report = c.app.stats.units({ period: 'week', at: '2026-W48', level: 'commune', parent: '116' });
+    c.app.stats.invalidate();
     const n = await c.app.stats.warmUp({ weeks: 6, months: 2 });
+    // the same report with the week before computed in full (not the lighter pass)
+    expect(c.app.stats.units({ period: 'week', at: '2026-W48', level: 'commune', parent: '116' })).toEqual(report);
     expect(n).toBe(8);
     const warm = c.app.stats.trend({ unit: '116', access: 'fixed', count: 3, at: '2026-W49' });
     expect(warm.series[0]?.points.map((p) => [p.period.key, p.samples, p.download.median])).toEqual([

@@ -546,14 +546,23 @@ export function createStatsService(opts: StatsServiceOptions) {
     const wanted = t.unitsAt(level, parent, cur);
     if (isp === null && !byIsp) {
       const curCube = cube(cur, level, perAgent);
-      const before = cube(prev, level, perAgent);
+      // The period before only gives its sample count and median: from its figures when they are
+      // computed already, else from a lighter pass that computes just those.
+      const prevOf = (unit: string, access: AccessType) => {
+        const p = cubes.get(cubeKey(prev, level, perAgent))?.stats.get(`${unit}\u0000${access}`);
+        return { samples: p?.samples ?? 0, median: p?.download.median ?? null };
+      };
+      let light: Map<string, Bucket> | undefined;
+      if (!cubeCached(prev, level, perAgent))
+        light = bucketsOf(prev, new Set(wanted.map((u) => u.code)), accessList, null, false);
       const rows: UnitStatsRow[] = [];
       for (const u of wanted) {
         const info = unitInfo(u.code, cur.startMs);
         for (const access of accessList) {
           const stats = fromCube(curCube, cur, u.code, access, perAgent);
-          const p = before.get(`${u.code}\u0000${access}`);
-          const previous = { samples: p?.samples ?? 0, median: p?.download.median ?? null };
+          const previous = light
+            ? headlineOf((light.get(`${u.code}\u0000${access}\u0000`) ?? EMPTY).columns(), perAgent)
+            : prevOf(u.code, access);
           rows.push({
             unit: info,
             access,

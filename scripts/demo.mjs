@@ -3,6 +3,7 @@
 // the agent measuring against the collector's own speed endpoints, results pushed and printed.
 // Works offline (loopback only). Ctrl-C stops both cleanly.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -54,7 +55,7 @@ try {
   say(`collector listening on ${url}  (database ${join(data, 'hatang.db')})`);
   const add = spawnSync(
     process.execPath,
-    [collectorBin, 'agents', 'add', '--name', 'demo-agent', '--data', data, '--json'],
+    [collectorBin, 'agents', 'add', '--name', 'demo-agent', '--commune', '03646', '--isp', 'demo', '--data', data, '--json'],
     { encoding: 'utf8' },
   );
   if (add.status !== 0) throw new Error(add.stderr);
@@ -74,8 +75,19 @@ try {
   const list = spawnSync(process.execPath, [collectorBin, 'agents', 'list', '--data', data], { encoding: 'utf8' });
   process.stdout.write(list.stdout);
   say(`results stored in ${join(data, 'hatang.db')}`);
-  say(`collector: ${url}   health: ${url}/healthz`);
-  say('the agent keeps measuring every 10 minutes; Ctrl-C stops both');
+  // A dashboard account for the demo: a fresh random password each run, shown once.
+  const password = randomBytes(9).toString('base64url');
+  const users = (args) =>
+    spawnSync(process.execPath, [collectorBin, 'users', ...args, '--data', data, '--password-stdin'], {
+      input: `${password}\n`,
+      encoding: 'utf8',
+    });
+  let u = users(['add', 'demo', '--role', 'admin', '--full-name', 'Demo']);
+  if (u.status !== 0) u = users(['passwd', 'demo']);
+  if (u.status !== 0) throw new Error(`could not create the dashboard account: ${u.stderr}`);
+  say(`dashboard: ${url}/   (user: demo, password: ${password})`);
+  say(`collector: ${url}   health: ${url}/healthz   metrics: ${url}/metrics   API docs: ${url}/docs`);
+  say('the agent keeps measuring on its schedule (latency hourly, speed every 2 h ± 30 min); Ctrl-C stops both');
   agent = spawn(process.execPath, [agentBin, 'run', '-c', cfgPath], { stdio: 'inherit' });
 } catch (err) {
   console.error(`[demo] ${err.message}`);

@@ -2,7 +2,7 @@
 // in the middle of a push, SIGTERM in the middle of a test, dead letters in `status`.
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Outbox } from '@hatang/agent';
 import { createEnrollCodes, startCollector, type TestCollector } from '@hatang/collector';
 import type { Result } from '@hatang/shared';
@@ -264,6 +264,16 @@ describe('the agent process', () => {
       const c = await startCollector();
       cleanup.push(() => c.close());
       chmodSync(dir, 0o755);
+      // The commands act as the state directory's owner (uid 65534), who must be able to reach the
+      // agent's own code: a checkout inside a private folder (mktemp -d is 0700) would stop it
+      // at the first import. Grant traversal (o+x) on the ancestors for the test, then restore.
+      for (let d = resolvePath(import.meta.dirname, '../..'); d !== dirname(d); d = dirname(d)) {
+        const mode = statSync(d).mode & 0o7777;
+        if ((mode & 0o001) === 0) {
+          chmodSync(d, mode | 0o001);
+          cleanup.push(() => chmodSync(d, mode));
+        }
+      }
       const state = join(dir, 'state');
       mkdirSync(state, { mode: 0o750 });
       chownSync(state, 65534, 65534);

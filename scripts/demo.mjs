@@ -55,7 +55,20 @@ try {
   say(`collector listening on ${url}  (database ${join(data, 'hatang.db')})`);
   const add = spawnSync(
     process.execPath,
-    [collectorBin, 'agents', 'add', '--name', 'demo-agent', '--commune', '03646', '--isp', 'demo', '--data', data, '--json'],
+    [
+      collectorBin,
+      'agents',
+      'add',
+      '--name',
+      'demo-agent',
+      '--commune',
+      '03646',
+      '--isp',
+      'demo',
+      '--data',
+      data,
+      '--json',
+    ],
     { encoding: 'utf8' },
   );
   if (add.status !== 0) throw new Error(add.stderr);

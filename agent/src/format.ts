@@ -2,7 +2,7 @@ import { formatBytes, formatMbps, type Lang, type Result } from '@hatang/shared'
 import { formatIpv6Checklist } from './ipv6/checklist.js';
 import type { Progress } from './probes/probe.js';
 
-const ms = (v: number) => `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`;
+const ms = (v: number) => `${v < 100 ? v.toFixed(1) : v.toFixed(0)} ms`;
 const sec = (v: number) => `${(v / 1000).toFixed(1)} s`;
 const signed = (v: number) => `${v >= 0 ? '+' : '−'}${ms(Math.abs(v))}`;
 

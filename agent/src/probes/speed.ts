@@ -24,7 +24,7 @@ import {
 } from '@hatang/shared';
 import { type Dispatcher, request } from 'undici';
 import { agentLimitReason, linkSpeedMbps, watchCpu } from '../diag.js';
-import type { Family } from '../net/http.js';
+import { CountingGetConnection, type Family } from '../net/http.js';
 import {
   idleLatency,
   type LoadedSample,
@@ -226,6 +226,59 @@ function httpError(what: string, status: number): Error {
   return Object.assign(new Error(`${what} answered HTTP ${status}`), { code: `HTTP_${status}` });
 }
 
+/**
+ * GET `url` and count its body bytes as they arrive, straight from undici's dispatch handler: no
+ * stream or promise per chunk, so the agent's own CPU stays far below what the line needs (at
+ * multi-Gbit/s a body stream costs several times more per byte). Rejects on HTTP errors and abort.
+ */
+export function getCounting(
+  dispatcher: Dispatcher,
+  url: URL,
+  signal: AbortSignal,
+  count: (n: number) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason ?? new Error('aborted'));
+      return;
+    }
+    let controller: Dispatcher.DispatchController | undefined;
+    const onAbort = () => controller?.abort(signal.reason ?? new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = (err?: Error) => {
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    dispatcher.dispatch(
+      {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'GET',
+        headers: { 'cache-control': 'no-store' },
+      },
+      {
+        onRequestStart(c) {
+          controller = c;
+          if (signal.aborted) c.abort(signal.reason ?? new Error('aborted'));
+        },
+        onResponseStart(c, statusCode) {
+          if (statusCode !== 200) c.abort(httpError('download', statusCode));
+        },
+        onResponseData(_c, chunk) {
+          count(chunk.length);
+        },
+        onResponseEnd() {
+          settle();
+        },
+        onResponseError(_c, err) {
+          settle(err);
+        },
+      },
+    );
+  });
+}
+
 /** Loaded RTTs sent after the warm-up (all of them when none were). */
 function afterWarmup(loaded: readonly LoadedSample[], warmupMs: number): number[] {
   const after = loaded.filter((s) => s.t >= warmupMs).map((s) => s.rtt);
@@ -249,7 +302,11 @@ async function download(
   idleMedian: number | undefined,
 ): Promise<DirectionOutcome> {
   const limits = limitsOf(ctx.config, 'download');
-  const conns = Array.from({ length: limits.streams }, () => trackedConnection(family).dispatcher);
+  // Plain http: the lean counting client (the agent's CPU never sets the figure); https: undici.
+  const fast = new URL(base).protocol === 'http:';
+  const conns = Array.from({ length: limits.streams }, () =>
+    fast ? new CountingGetConnection(base, family) : trackedConnection(family).dispatcher,
+  );
   try {
     const run = await runDirection(ctx, 'download', limits, { base, dispatcher: loadedConn }, async (i, c) => {
       const size = c.budget.take(downRequestSize(c.budget.left, limits.streams));
@@ -257,15 +314,10 @@ async function download(
         c.capReached();
         return;
       }
-      const res = await request(new URL(`/speed/down?bytes=${size}`, base), {
-        dispatcher: conns[i] as Dispatcher,
-        signal: c.signal,
-      });
-      if (res.statusCode !== 200) {
-        await res.body.dump().catch(() => {});
-        throw httpError('download', res.statusCode);
-      }
-      for await (const chunk of res.body) c.count((chunk as Buffer).length);
+      const conn = conns[i] as CountingGetConnection | Dispatcher;
+      const path = `/speed/down?bytes=${size}`;
+      if (conn instanceof CountingGetConnection) await conn.get(path, c.signal, c.count);
+      else await getCounting(conn, new URL(path, base), c.signal, c.count);
     });
     const s = summariseThroughput(run.samples, DOWNLOAD_WARMUP_MS);
     const rtts = afterWarmup(run.loaded, s.warmupMs);
@@ -288,12 +340,25 @@ async function download(
       errors: run.errors,
     };
   } finally {
-    await Promise.allSettled(conns.map((d) => d.destroy()));
+    await Promise.allSettled(conns.map((d) => (d instanceof CountingGetConnection ? d.close() : d.destroy())));
   }
 }
 
-/** Upload chunk handed to the socket at a time. */
-const UP_CHUNK = 64 * 1024;
+/**
+ * Upload chunks handed to the socket: from 16 KiB, doubling (to 1 MiB) while the socket asks for
+ * more within 5 ms of the last chunk, halving when it waits over 50 ms. Slow lines get small chunks,
+ * so the client-side count (live progress, the cap, the metered stop rule) moves smoothly: ≥ 100
+ * chunks per 500 ms slice at any rate; fast lines get big ones, so JavaScript work per byte stays low.
+ */
+const UP_CHUNK_MIN = 16 * 1024;
+const UP_CHUNK_MAX = 1024 * 1024;
+
+export function nextUpChunk(size: number, sinceLastMs: number): number {
+  if (sinceLastMs < 5) return Math.min(UP_CHUNK_MAX, size * 2);
+  if (sinceLastMs > 50) return Math.max(UP_CHUNK_MIN, size / 2);
+  return size;
+}
+
 let uploadPayload: Buffer | undefined;
 
 /** One upload request's answer on the server clock, as an absolute cumulative series. */
@@ -379,26 +444,31 @@ async function upload(
       const st = streams[i] as UpStream;
       let sent = 0;
       let offset = (i * 1_048_576) % payload.length;
+      let chunk = UP_CHUNK_MIN;
+      let last = performance.now();
       // The body ends gracefully when the direction stops or the cap runs out, so the server
       // answers for every byte it received: nothing sent in the window is lost from the count.
       const body = new Readable({
-        highWaterMark: UP_CHUNK,
+        highWaterMark: UP_CHUNK_MIN,
         read() {
           if (c.stopped() || sent >= UP_REQUEST_MAX_BYTES) {
             this.push(null);
             return;
           }
-          const n = c.budget.take(Math.min(UP_CHUNK, UP_REQUEST_MAX_BYTES - sent, payload.length - offset));
+          const now = performance.now();
+          chunk = nextUpChunk(chunk, now - last);
+          last = now;
+          const n = c.budget.take(Math.min(chunk, UP_REQUEST_MAX_BYTES - sent, payload.length - offset));
           if (n === 0) {
             c.capReached();
             this.push(null);
             return;
           }
-          const chunk = payload.subarray(offset, offset + n);
+          const piece = payload.subarray(offset, offset + n);
           offset = (offset + n) % payload.length;
           sent += n;
           c.count(n);
-          this.push(chunk);
+          this.push(piece);
         },
       });
       try {

@@ -6,7 +6,7 @@ import { SPEED_PAYLOAD_BYTES } from '@hatang/shared';
  * Bytes handed to the socket per write. 256 KiB keeps syscalls and JS work per byte low (the
  * server must keep up with many agents at once) while Node still applies backpressure per write.
  */
-const CHUNK = 256 * 1024;
+const CHUNK = 1024 * 1024;
 
 let payload: Buffer | undefined;
 

@@ -9,7 +9,7 @@ describe('collector config: targets, ingest, storage, geography', () => {
     expect(c.ingest).toEqual({ ratePerMinute: 60, burst: 30 });
     expect(c.storage).toEqual({ rawRetentionDays: 400, pruneIntervalMinutes: 60 });
     expect(c.geography.loadDefaultUnits).toBe(true);
-    expect(c.stats).toEqual({ warmUpWeeks: 53, warmUpMonths: 13 });
+    expect(c.stats).toEqual({ warmUpWeeks: 53, warmUpMonths: 13, refreshDelayMs: 2000 });
   });
 
   it('merges a later year over the plan and takes environment overrides', () => {

@@ -1,4 +1,5 @@
 import {
+  createStatsService,
   ingestEnvelope,
   rebuildRollups,
   type SpeedSeed,
@@ -6,7 +7,7 @@ import {
   startCollector,
   type TestCollector,
 } from '@hatang/collector';
-import { localDayOf } from '@hatang/shared';
+import { COLLECTOR_CONFIG_DEFAULTS, localDayOf } from '@hatang/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const M = 1e6;
@@ -204,6 +205,24 @@ describe('statistics API on seeded results', () => {
       ['2026-W49', 0, null],
     ]);
     expect(JSON.parse(JSON.stringify(warm))).toEqual(direct);
+  });
+
+  it('recomputes the weeks and months ingest touched in the background', async () => {
+    const refreshed: number[] = [];
+    const svc = createStatsService({
+      db: c.app.db,
+      targets: COLLECTOR_CONFIG_DEFAULTS.targets,
+      now: () => hanoi('2026-12-15 12:00'),
+      refreshDelayMs: 5,
+      onRefresh: (n) => refreshed.push(n),
+    });
+    svc.touch([localDayOf(hanoi('2026-11-24 10:00')), localDayOf(hanoi('2026-11-25 10:00'))]);
+    await svc.settled();
+    expect(refreshed).toEqual([2]); // week 2026-W48 and month 2026-11
+    svc.touch([localDayOf(hanoi('2026-12-01 10:00'))]);
+    svc.close();
+    await svc.settled();
+    expect(refreshed).toEqual([2]); // closed: nothing more runs
   });
 
   it('rollups kept at ingest equal rollups rebuilt from raw results', async () => {

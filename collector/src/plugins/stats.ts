@@ -27,7 +27,14 @@ export const statsPlugin = fp(
       const loaded = loadDefaultUnits(app.db, now());
       if (loaded) app.log.info({ units: loaded.added }, 'loaded the default unit list (Son La, GSO 01/03/2025)');
     }
-    const stats = createStatsService({ db: app.db, targets: opts.config.targets, now });
+    const stats = createStatsService({
+      db: app.db,
+      targets: opts.config.targets,
+      now,
+      refreshDelayMs: opts.config.stats.refreshDelayMs,
+      onRefresh: (periods, ms) => app.log.debug({ periods, ms }, 'statistics refreshed after ingest'),
+    });
+    app.addHook('onClose', async () => stats.close());
     app.decorate('stats', stats);
     // Compute recent weeks and months in the background shortly after start (stats.warmUp*).
     const { warmUpWeeks, warmUpMonths } = opts.config.stats;

@@ -5,6 +5,7 @@ import {
   type Change,
   changeOf,
   dayKey,
+  dayStartMs,
   type GroupStats,
   HatangError,
   headlineOf,
@@ -22,6 +23,7 @@ import {
   sliceOfDay,
   type TargetTable,
   targetFor,
+  weekOfDay,
 } from '@hatang/shared';
 import { type Scope, UnitTree } from '../geography/tree.js';
 import type { Db } from '../storage/db.js';
@@ -136,6 +138,14 @@ export interface StatsServiceOptions {
   cacheSize?: number;
   /** Megabytes of decoded rollups kept in memory for reuse between reports (default 128). */
   dataCacheMb?: number;
+  /**
+   * Recompute the figures of periods that ingest touched this many ms after the last touch (at
+   * most `refreshMaxWaitMs` after the first), in the background; 0: only when asked (default).
+   */
+  refreshDelayMs?: number;
+  refreshMaxWaitMs?: number;
+  /** Called with the periods recomputed in the background and how long it took. */
+  onRefresh?: (periods: number, ms: number) => void;
 }
 
 /** '2026-11-23T00:00:00+07:00' */
@@ -742,6 +752,51 @@ export function createStatsService(opts: StatsServiceOptions) {
     };
   }
 
+  // Background refresh of periods ingest touched (refreshDelayMs): pages then find them computed.
+  const refreshDelay = opts.refreshDelayMs ?? 0;
+  const refreshMaxWait = opts.refreshMaxWaitMs ?? 30_000;
+  const dirty = new Map<string, Period>();
+  let refreshTimer: NodeJS.Timeout | undefined;
+  let firstDirtyAt = 0;
+  let refreshing = false;
+  let closed = false;
+
+  function scheduleRefresh(): void {
+    if (closed) return;
+    const t = Date.now();
+    if (refreshTimer === undefined) firstDirtyAt = t;
+    clearTimeout(refreshTimer);
+    const wait = Math.max(0, Math.min(refreshDelay, firstDirtyAt + refreshMaxWait - t));
+    refreshTimer = setTimeout(() => {
+      refreshTimer = undefined;
+      void refresh();
+    }, wait);
+    refreshTimer.unref();
+  }
+
+  async function refresh(): Promise<void> {
+    if (refreshing || closed) return;
+    refreshing = true;
+    const started = Date.now();
+    let n = 0;
+    try {
+      while (dirty.size && !closed) {
+        const [key, p] = dirty.entries().next().value as [string, Period];
+        dirty.delete(key);
+        for (const level of UNIT_LEVELS) {
+          if (closed) break;
+          checkExternal();
+          cube(p, level, false);
+          await new Promise((r) => setImmediate(r));
+        }
+        n++;
+      }
+    } finally {
+      refreshing = false;
+    }
+    if (n) opts.onRefresh?.(n, Date.now() - started);
+  }
+
   return {
     units,
     trend,
@@ -766,7 +821,27 @@ export function createStatsService(opts: StatsServiceOptions) {
     touch(days: readonly number[]): void {
       genCounter++;
       lines = undefined; // ingest may have made new lines
-      for (const d of days) dayGen.set(d, genCounter);
+      for (const d of days) {
+        dayGen.set(d, genCounter);
+        if (refreshDelay > 0) {
+          const w = weekOfDay(d);
+          dirty.set(`week:${w.firstDay}`, w);
+          const m = periodOf('month', dayStartMs(d));
+          dirty.set(`month:${m.firstDay}`, m);
+        }
+      }
+      if (refreshDelay > 0 && days.length) scheduleRefresh();
+    },
+    /** Stop background work (the app is closing). */
+    close(): void {
+      closed = true;
+      clearTimeout(refreshTimer);
+      refreshTimer = undefined;
+      dirty.clear();
+    },
+    /** Resolves when no background refresh is pending or running (tests, benchmarks). */
+    async settled(): Promise<void> {
+      while (refreshTimer !== undefined || refreshing) await new Promise((r) => setTimeout(r, 20));
     },
     /** Units or agents changed: reload them and drop every cached figure. */
     invalidate,

@@ -244,6 +244,12 @@ export const CollectorConfigSchema = Type.Object(
           maximum: 60,
           description: 'Months computed in the background after the weeks; 0: none.',
         }),
+        refreshDelayMs: Type.Integer({
+          minimum: 0,
+          maximum: 600_000,
+          description:
+            'Recompute the figures of weeks and months that new results touched this many ms after the last ingest (at most 30 s after the first), in the background, so pages find them computed; 0: only when a page asks.',
+        }),
       },
       strict,
     ),
@@ -386,7 +392,7 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
   targets: Object.fromEntries(Object.entries(PLAN_TARGETS_MBPS).map(([y, t]) => [y, { ...t }])),
   ingest: { ratePerMinute: DEFAULT_INGEST_PER_MINUTE, burst: DEFAULT_INGEST_BURST },
   storage: { rawRetentionDays: DEFAULT_RAW_RETENTION_DAYS, pruneIntervalMinutes: 60 },
-  stats: { warmUpWeeks: 53, warmUpMonths: 13 },
+  stats: { warmUpWeeks: 53, warmUpMonths: 13, refreshDelayMs: 2000 },
   geography: { loadDefaultUnits: true },
   agents: {
     settings: {},

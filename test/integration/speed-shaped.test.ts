@@ -71,7 +71,7 @@ describe.skipIf(!!ns.skip)('speed test on a tbf-shaped 40/10 Mbit/s link', () =>
       ],
       { timeout: 60_000 },
     );
-    const r = JSON.parse(stdout);
+    const r = JSON.parse(stdout).result; // `test --json` prints { result, push? }
     expect(r.status, JSON.stringify(r.error)).toBe('ok');
     const down = r.speed.download.bps / tcpCeilingBps(40);
     const up = r.speed.upload.bps / tcpCeilingBps(10);

@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { startCollector, type TestCollector } from '@hatang/collector';
 import {
   COLLECTOR_CONFIG_DEFAULTS,
   type CollectorConfig,
+  echoKeyFromToken,
+  encodeEchoPacket,
   NDT7_SUBPROTOCOL,
   PUBLIC_MAX_CONCURRENT_PER_IP,
   UP_REQUEST_MAX_BYTES,
@@ -358,5 +362,78 @@ describe('public test endpoints under abuse', () => {
     expect(c.app.publicLimits.limits.trackedIps()).toBeLessThanOrEqual(1);
     const fine = await get(c, '/speed/down?bytes=1000');
     expect(await drain(fine)).toBe(1000);
+  });
+});
+
+/** Send datagrams from `from` to the echo; return every reply with the request it answers. */
+async function udpSend(port: number, packets: Buffer[], from = '127.0.0.1'): Promise<Buffer[]> {
+  const sock = createSocket('udp4');
+  const replies: Buffer[] = [];
+  sock.on('message', (m) => replies.push(m));
+  await new Promise<void>((r) => sock.bind(0, from, () => r()));
+  for (const p of packets) sock.send(p, port, '127.0.0.1');
+  await new Promise((r) => setTimeout(r, 400));
+  sock.close();
+  return replies;
+}
+
+describe('UDP echo under abuse', () => {
+  it('never answers an unsigned flood, whatever its sizes', async () => {
+    const c = await collector();
+    const port = c.app.udpEcho.echo!.port;
+    const junk = Array.from({ length: 500 }, (_, i) => randomBytes(1 + ((i * 37) % 1400)));
+    expect(await udpSend(port, junk)).toHaveLength(0);
+    expect(c.app.udpEcho.echo!.counters.answered).toBe(0);
+  });
+
+  it('never sends more bytes than it receives, and caps a flood per source address and in total', async () => {
+    const c = await startCollector({
+      config: {
+        ...COLLECTOR_CONFIG_DEFAULTS,
+        udp: { ...COLLECTOR_CONFIG_DEFAULTS.udp, ipRatePps: 10, globalRatePps: 15 },
+      },
+    });
+    open.push(c);
+    const port = c.app.udpEcho.echo!.port;
+    // Ten agents, each within its own key limit, all from one address: 200 signed requests, sizes 64–1200.
+    const keys = Array.from({ length: 10 }, (_, i) => echoKeyFromToken(c.addAgent(`flood-${i}`).token)!);
+    const packets = (n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const k = keys[i % keys.length]!;
+        const size = 64 + ((i * 97) % (1200 - 64 + 1));
+        return encodeEchoPacket(
+          {
+            type: 'request',
+            auth: 'token',
+            keyId: k.keyId,
+            session: randomBytes(8),
+            seq: i,
+            clientTime: i,
+            serverTime: 0,
+            size,
+          },
+          k.key,
+        );
+      });
+    const sent = packets(200);
+    const replies = await udpSend(port, sent);
+    // Per address: burst twice the rate (20), plus at most a few refilled during the send.
+    expect(replies.length).toBeGreaterThanOrEqual(15);
+    expect(replies.length).toBeLessThanOrEqual(25);
+    const bytesIn = sent.reduce((n, p) => n + p.length, 0);
+    const bytesOut = replies.reduce((n, p) => n + p.length, 0);
+    expect(bytesOut).toBeLessThan(bytesIn);
+    // Each reply is exactly as long as the request it answers (seq in bytes 24–27 of the header).
+    const bySeq = new Map(sent.map((p) => [p.readUInt32BE(24), p.length]));
+    for (const r of replies) expect(r.length).toBe(bySeq.get(r.readUInt32BE(24)));
+    // A second address is capped by the global limit (burst 30 shared with the first).
+    await new Promise((r) => setTimeout(r, 2100));
+    const both = await Promise.all([udpSend(port, packets(100)), udpSend(port, packets(100), '127.0.0.2')]);
+    expect(both[0].length + both[1].length).toBeLessThanOrEqual(36);
+    // Everything not answered was dropped by a limit (or by the kernel, when the flood overran its buffer).
+    const counters = c.app.udpEcho.echo!.counters;
+    expect(counters.answered).toBe(replies.length + both[0].length + both[1].length);
+    expect(counters.rateLimited).toBeGreaterThan(150);
+    expect((await fetch(`${c.url}/healthz`)).status).toBe(200);
   });
 });

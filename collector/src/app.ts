@@ -10,6 +10,7 @@ import { dbPlugin } from './plugins/db.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
+import { publicLimitsPlugin } from './plugins/public-limits.js';
 import { retentionPlugin } from './plugins/retention.js';
 import { sheddingPlugin } from './plugins/shedding.js';
 import { statsPlugin } from './plugins/stats.js';
@@ -81,6 +82,8 @@ export async function buildApp(opts: BuildAppOptions = {}): Promise<FastifyInsta
   // The test endpoints, for both roles: HTTP speed and ping here, the UDP echo below.
   const speedStats = createSpeedStats();
   app.decorate('speedStats', speedStats);
+  // Per-address limits shared by the speed-test routes and ndt7 (docs/security.md).
+  await app.register(publicLimitsPlugin, { config });
   await app.register(speedRoutes, { config, stats: speedStats });
   if (role === 'all') {
     await app.register(dbPlugin, { dbPath: opts.dbPath ?? './data/hatang.db', ...(opts.db ? { db: opts.db } : {}) });

@@ -287,3 +287,24 @@ export const MAX_PASSWORD_LENGTH = 256;
 export const MAX_USERNAME_LENGTH = 64;
 /** Rows of recent tests shown (and exported) on a commune page. */
 export const DASHBOARD_RECENT_TESTS = 50;
+
+/**
+ * Public test endpoints (HTTP speed test, ndt7): default most transfers/subtests at once from one
+ * client address. 16 fits one agent's 8 download streams, a ping and loaded-latency probes, twice.
+ */
+export const PUBLIC_MAX_CONCURRENT_PER_IP = 16;
+
+/** Public test endpoints: default most transfers/subtests at once from everyone. */
+export const PUBLIC_MAX_CONCURRENT_TOTAL = 1024;
+
+/**
+ * Public test endpoints: default bytes one client address may move (down + up) per rolling hour,
+ * 20 GB — about twenty full speed tests at 1 Gbit/s.
+ */
+export const PUBLIC_MAX_BYTES_PER_IP_PER_HOUR = 20_000_000_000;
+
+/**
+ * Public test endpoints: default longest one speed-test request may take, s. A client that stops
+ * reading a download (or trickles an upload) is cut off at this time and its slot freed.
+ */
+export const PUBLIC_MAX_REQUEST_SECONDS = 120;

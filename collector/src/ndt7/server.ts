@@ -80,6 +80,18 @@ export interface Ndt7ServerOptions {
   now?: () => number;
   /** TCP_INFO sampler; default one reading `ss` every 500 ms. */
   sampler?: TcpInfoSampler;
+  /**
+   * Per-client-address limits (the collector's `public` section, shared with the speed test): asked
+   * once per subtest before the handshake; the lease counts the subtest's bytes and is released
+   * when its connection is gone.
+   */
+  admit?: (req: IncomingMessage) => { lease: Ndt7Lease } | { denied: { retryAfterS: number; message: string } };
+}
+
+/** A slot held for one subtest (see Ndt7ServerOptions.admit). */
+export interface Ndt7Lease {
+  count(bytes: number): void;
+  release(): void;
 }
 
 export interface Ndt7Stats {
@@ -87,7 +99,7 @@ export interface Ndt7Stats {
   active: number;
   started: number;
   finished: number;
-  refused: { protocol: number; auth: number; busy: number; query: number };
+  refused: { protocol: number; auth: number; busy: number; query: number; limited: number };
 }
 
 export interface Ndt7Server {
@@ -178,7 +190,12 @@ export function createNdt7Server(opts: Ndt7ServerOptions): Ndt7Server {
     WebSocket: Ndt7Socket,
     handleProtocols: (protocols) => (protocols.has(NDT7_SUBPROTOCOL) ? NDT7_SUBPROTOCOL : false),
   });
-  const stats: Ndt7Stats = { active: 0, started: 0, finished: 0, refused: { protocol: 0, auth: 0, busy: 0, query: 0 } };
+  const stats: Ndt7Stats = {
+    active: 0,
+    started: 0,
+    finished: 0,
+    refused: { protocol: 0, auth: 0, busy: 0, query: 0, limited: 0 },
+  };
   const running = new Set<{ shutdown(): void }>();
   let idleWaiters: (() => void)[] = [];
 
@@ -249,19 +266,32 @@ export function createNdt7Server(opts: Ndt7ServerOptions): Ndt7Server {
       );
       return true;
     }
+    let lease: Ndt7Lease | undefined;
+    if (opts.admit) {
+      const got = opts.admit(req);
+      if ('denied' in got) {
+        stats.refused.limited++;
+        refuse(socket, 429, 'HATANG_ERR_RATE_LIMITED', `ndt7: ${got.denied.message}`, {
+          'Retry-After': String(got.denied.retryAfterS),
+        });
+        return true;
+      }
+      lease = got.lease;
+    }
     // The slot is held from here until the TCP connection is gone, whatever happens in between.
     stats.active++;
     let released = false;
     const free = () => {
       if (released) return;
       released = true;
+      lease?.release();
       release();
     };
     socket.once('close', free);
     socket.on('error', () => {});
     wss.handleUpgrade(req, socket, head, (ws) => {
       stats.started++;
-      runSession(ws, req, test, q.metadata, q.earlyExit, agentId);
+      runSession(ws, req, test, q.metadata, q.earlyExit, agentId, lease);
     });
     return true;
   }
@@ -273,6 +303,7 @@ export function createNdt7Server(opts: Ndt7ServerOptions): Ndt7Server {
     metadata: Record<string, string>,
     earlyExit: boolean,
     agentId: string | undefined,
+    lease: Ndt7Lease | undefined,
   ) {
     const sock = req.socket as Socket;
     const t0 = performance.now();
@@ -367,13 +398,17 @@ export function createNdt7Server(opts: Ndt7ServerOptions): Ndt7Server {
           return;
         }
         appBytes += len;
+        lease?.count(len);
         return;
       }
       if (len > NDT7_MAX_TEXT_MESSAGE_BYTES) {
         void finish('protocol-error', 1009, `ndt7: text message larger than ${NDT7_MAX_TEXT_MESSAGE_BYTES} bytes`);
         return;
       }
-      if (test === 'upload') appBytes += len;
+      if (test === 'upload') {
+        appBytes += len;
+        lease?.count(len);
+      }
       try {
         const m = JSON.parse(String(data)) as unknown;
         if (m && typeof m === 'object') lastClient = m as Ndt7Measurement;
@@ -450,6 +485,7 @@ export function createNdt7Server(opts: Ndt7ServerOptions): Ndt7Server {
             inflight -= n;
             if (err) return;
             appBytes += n;
+            lease?.count(n);
             if (earlyExit && ackedBytes() >= NDT7_EARLY_EXIT_BYTES) {
               void finish('early-exit');
               return;

@@ -14,7 +14,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Cell, csvLine, UTF8_BOM } from '../csv.js';
 import { localIso } from '../stats/service.js';
-import { onlyQuery } from './query-guard.js';
+import { naming, onlyQuery } from './query-guard.js';
 
 /**
  * CSV downloads (docs/protocol.md §5): raw results and the per-unit statistics tables, UTF-8
@@ -115,9 +115,15 @@ function round(v: number, d: number): number {
   return Math.round(v * f) / f;
 }
 
-function localDateMs(date: string): number {
+/** Start of a local date (Asia/Ho_Chi_Minh); a date that does not exist (2026-02-30) is refused, naming `param`. */
+function localDateMs(date: string, param: string): number {
   const ms = Date.parse(`${date}T00:00:00+07:00`);
-  if (Number.isNaN(ms)) throw new HatangError('HATANG_ERR_VALIDATION', `${date} is not a date`);
+  // Date.parse rolls 2026-02-30 over to 2 March: compare the round trip.
+  if (Number.isNaN(ms) || new Date(ms + REPORT_TZ_OFFSET_MS).toISOString().slice(0, 10) !== date) {
+    throw new HatangError('HATANG_ERR_VALIDATION', `${param}: ${date.slice(0, 20)} is not a date`, {
+      hint: 'Give a calendar date as YYYY-MM-DD.',
+    });
+  }
   return ms;
 }
 
@@ -185,11 +191,11 @@ export async function exportRoutes(app: FastifyInstance, opts: { now?: () => num
       const en = q.lang === 'en';
       const today = new Date(now() + REPORT_TZ_OFFSET_MS).toISOString().slice(0, 10);
       const toDate = q.to ?? today;
-      const toMs = localDateMs(toDate) + DAY_MS;
-      const fromMs = q.from ? localDateMs(q.from) : toMs - 7 * DAY_MS;
+      const toMs = localDateMs(toDate, 'to') + DAY_MS;
+      const fromMs = q.from ? localDateMs(q.from, 'from') : toMs - 7 * DAY_MS;
       if (fromMs >= toMs) throw new HatangError('HATANG_ERR_VALIDATION', '`from` must be on or before `to`');
       if (q.unit !== undefined) {
-        app.stats.unit(q.unit); // 404 when unknown
+        naming('unit', () => app.stats.unit(q.unit!)); // 404 when unknown
         if (!app.canRead(req, q.unit)) throw new HatangError('HATANG_ERR_FORBIDDEN', `you may not read unit ${q.unit}`);
       }
       const kinds = q.kind === 'all' ? [...RESULT_KINDS] : [q.kind ?? 'speed'];

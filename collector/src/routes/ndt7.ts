@@ -63,6 +63,9 @@ export const ndt7Routes = fp(
       config: opts.config.ndt7,
       log: app.log.child({ component: 'ndt7' }),
       authorize,
+      ...(app.hasDecorator('publicLimits')
+        ? { admit: (req) => app.publicLimits.acquire(app.publicLimits.clientAddress(req)) }
+        : {}),
       ...(store ? { onRecord: (r) => store.insert(r) } : {}),
     });
     app.decorate('ndt7', server);

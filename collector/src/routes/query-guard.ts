@@ -18,3 +18,22 @@ export function onlyQuery(allowed: readonly string[]) {
     }
   };
 }
+
+/**
+ * Run `fn`; a HatangError it throws is re-thrown with the query parameter it came from named first
+ * (`parent: no unit 0`), so a caller knows which of several parameters to fix.
+ */
+export function naming<T>(param: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof HatangError && !err.message.startsWith(`${param}:`)) {
+      throw new HatangError(err.code, `${param}: ${err.message}`, {
+        ...(err.hint ? { hint: err.hint } : {}),
+        ...(err.details ? { details: err.details } : {}),
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}

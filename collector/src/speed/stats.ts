@@ -7,12 +7,14 @@ export interface SpeedStats {
   active: number;
   downloads: number;
   uploads: number;
-  /** Requests refused because `speed.maxConcurrentTransfers` were running. */
+  /** Requests refused with 429: `speed.maxConcurrentTransfers` running, or a `public` limit reached. */
   refused: number;
+  /** Transfers dropped at `public.maxRequestSeconds` (a client that stopped reading or trickled). */
+  cutOff: number;
   bytesSent: number;
   bytesReceived: number;
 }
 
 export function createSpeedStats(): SpeedStats {
-  return { active: 0, downloads: 0, uploads: 0, refused: 0, bytesSent: 0, bytesReceived: 0 };
+  return { active: 0, downloads: 0, uploads: 0, refused: 0, cutOff: 0, bytesSent: 0, bytesReceived: 0 };
 }

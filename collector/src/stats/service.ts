@@ -26,6 +26,7 @@ import {
   weekOfDay,
 } from '@hatang/shared';
 import { type Scope, UnitTree } from '../geography/tree.js';
+import { naming } from '../routes/query-guard.js';
 import type { Db } from '../storage/db.js';
 import { createRollupRepo, decodeSamples } from '../storage/rollups.js';
 import { createUnitsRepo, UNIT_LEVELS, type UnitLevel } from '../storage/units.js';
@@ -400,10 +401,10 @@ export function createStatsService(opts: StatsServiceOptions) {
       throw new HatangError('HATANG_ERR_VALIDATION', `level must be one of ${UNIT_LEVELS.join(', ')}`);
     }
     checkExternal();
-    const cur = resolvePeriod(q.period, q.at);
+    const cur = naming('at', () => resolvePeriod(q.period, q.at));
     const prev = shiftPeriod(cur, -1);
     const parent = q.parent ?? null;
-    if (parent !== null) mustUnit(parent);
+    if (parent !== null) naming('parent', () => mustUnit(parent));
     const accessList: AccessType[] = q.access ? [q.access] : [...ACCESS_TYPES];
     const isp = q.isp ?? null;
     const byIsp = q.byIsp ?? false;
@@ -587,7 +588,7 @@ export function createStatsService(opts: StatsServiceOptions) {
         period: periodInfo(cur),
         previousPeriod: periodInfo(prev),
         level,
-        parent: parent === null ? null : unitInfo(parent, cur.startMs),
+        parent: parent === null ? null : naming('parent', () => unitInfo(parent, cur.startMs)),
         access: accessList,
         isp,
         byIsp,
@@ -637,7 +638,7 @@ export function createStatsService(opts: StatsServiceOptions) {
       period: periodInfo(cur),
       previousPeriod: periodInfo(prev),
       level,
-      parent: parent === null ? null : unitInfo(parent, cur.startMs),
+      parent: parent === null ? null : naming('parent', () => unitInfo(parent, cur.startMs)),
       access: accessList,
       isp,
       byIsp,
@@ -648,14 +649,14 @@ export function createStatsService(opts: StatsServiceOptions) {
 
   function trend(q: TrendQuery): TrendReport {
     checkExternal();
-    mustUnit(q.unit);
+    naming('unit', () => mustUnit(q.unit));
     const kind = q.period ?? 'week';
     const max = kind === 'week' ? MAX_TREND_WEEKS : MAX_TREND_MONTHS;
     const count = q.count ?? (kind === 'week' ? 52 : 12);
     if (!Number.isInteger(count) || count < 1 || count > max) {
       throw new HatangError('HATANG_ERR_OUT_OF_RANGE', `${kind}s must be an integer from 1 to ${max}`);
     }
-    const last = resolvePeriod(kind, q.at);
+    const last = naming('at', () => resolvePeriod(kind, q.at));
     const periods = periodsEndingAt(last, count);
     const first = periods[0] as Period;
     const accessList: AccessType[] = q.access ? [q.access] : [...ACCESS_TYPES];

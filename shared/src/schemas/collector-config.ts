@@ -13,6 +13,10 @@ import {
   MAX_SPEED_DOWN_BYTES,
   MAX_SPEED_UP_BYTES,
   PLAN_TARGETS_MBPS,
+  PUBLIC_MAX_BYTES_PER_IP_PER_HOUR,
+  PUBLIC_MAX_CONCURRENT_PER_IP,
+  PUBLIC_MAX_CONCURRENT_TOTAL,
+  PUBLIC_MAX_REQUEST_SECONDS,
   SPEED_MAX_CONCURRENT_TRANSFERS,
   UDP_GLOBAL_RATE_PPS,
   UDP_IP_RATE_PPS,
@@ -146,6 +150,39 @@ export const CollectorConfigSchema = Type.Object(
           minimum: 1,
           maximum: 1_000_000,
           description: 'Echoes per second of the whole server (burst twice that).',
+        }),
+      },
+      strict,
+    ),
+    public: Type.Object(
+      {
+        maxConcurrentPerIp: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          description:
+            'Speed-test transfers plus ndt7 subtests at once from one client address (IPv6: one /64); past it 429 with Retry-After.',
+        }),
+        maxConcurrentTotal: Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          description: 'Speed-test transfers plus ndt7 subtests at once from everyone; past it 429 with Retry-After.',
+        }),
+        maxBytesPerIpPerHour: Type.Number({
+          minimum: 1,
+          maximum: 1e15,
+          description:
+            'Bytes served to plus received from one client address (IPv6: one /64) in a rolling hour on the public test endpoints; past it 429.',
+        }),
+        maxRequestSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          description:
+            'Longest one GET /speed/down or POST /speed/up may take; a client that stops reading or trickles is cut off and its slot freed.',
+        }),
+        trustedProxies: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+          maxItems: 64,
+          description:
+            'Peer addresses of reverse proxies (nginx) whose X-Real-IP (else the last X-Forwarded-For entry) names the client for these limits; from any other peer those headers are ignored.',
         }),
       },
       strict,
@@ -425,5 +462,12 @@ export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
     keyBurst: UDP_KEY_BURST,
     ipRatePps: UDP_IP_RATE_PPS,
     globalRatePps: UDP_GLOBAL_RATE_PPS,
+  },
+  public: {
+    maxConcurrentPerIp: PUBLIC_MAX_CONCURRENT_PER_IP,
+    maxConcurrentTotal: PUBLIC_MAX_CONCURRENT_TOTAL,
+    maxBytesPerIpPerHour: PUBLIC_MAX_BYTES_PER_IP_PER_HOUR,
+    maxRequestSeconds: PUBLIC_MAX_REQUEST_SECONDS,
+    trustedProxies: ['127.0.0.1', '::1'],
   },
 };

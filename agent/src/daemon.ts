@@ -175,7 +175,14 @@ export class Daemon {
     const token = requireToken(config.collector.token);
     this.outbox = Outbox.inDir(config.stateDir, this.#limits(config), {
       onDrop: (count, bytes) =>
-        o.log.error({ count, bytes }, 'outbox full: dropped the oldest undelivered results (outbox.maxMegabytes)'),
+        bytes === 0
+          ? o.log.error({ count }, 'disk full and memory hold full: dropped the oldest held result')
+          : o.log.error({ count, bytes }, 'outbox full: dropped the oldest undelivered results (outbox.maxMegabytes)'),
+      onHold: (held, err) =>
+        o.log.error(
+          { held, err },
+          'disk full: result held in memory until there is room (free space in stateDir); it is still pushed',
+        ),
     });
     this.budget = new Budget(this.outbox, config.budget, config.schedule.timezone);
     this.uplink = new Uplink({
@@ -187,7 +194,13 @@ export class Daemon {
       batchSize: config.uplink.batchSize,
       timeoutMs: config.uplink.timeoutMs,
       random: this.#random,
-      onBytes: (b) => this.budget.record('uplink', b, this.#clock.now(), 0),
+      onBytes: (b) => {
+        try {
+          this.budget.record('uplink', b, this.#clock.now(), 0);
+        } catch (err) {
+          o.log.error({ err }, 'could not record data usage');
+        }
+      },
     });
     this.scheduler = this.#newScheduler();
   }
@@ -239,7 +252,12 @@ export class Daemon {
     const r = await this.#runner.run(kind, { config: this.config, clock: this.#clock, log, signal });
     this.#inflight = undefined;
     this.outbox.enqueue(r, this.#clock.now());
-    this.budget.record(kind, r.bytesUsed, this.#clock.now());
+    try {
+      this.budget.record(kind, r.bytesUsed, this.#clock.now());
+    } catch (err) {
+      // A full disk must not turn a measured result into a failed run (and a second result).
+      log.error({ err }, 'could not record data usage');
+    }
     log.info({ id: r.id, status: r.status, error: r.error?.code }, 'result queued');
     this.#o.onResult?.(r);
     this.kickUplink();

@@ -138,6 +138,21 @@ describe('uplink', () => {
     outbox.close();
   });
 
+  it('a wall clock stepped back during a wait does not stall delivery until it catches up', async () => {
+    handler = (_b, _r, res) => json(res, 429, {}, { 'retry-after': '90' });
+    const { outbox, clock, up } = setup(2);
+    // The clock ran 400 days ahead; the collector asked for 90 s; then NTP steps it back.
+    clock.stepWall(400 * 86_400_000);
+    expect((await up.drain()).last).toMatchObject({ kind: 'retry', afterMs: 90_000 });
+    clock.stepWall(-400 * 86_400_000);
+    // Still at most the 90 s asked for, not 400 days.
+    expect((await up.drain()).last).toMatchObject({ kind: 'retry', afterMs: 90_000 });
+    handler = ackAll;
+    await clock.advance(90_000);
+    expect((await up.drain()).accepted).toBe(2);
+    outbox.close();
+  });
+
   it('backs off exponentially with jitter while the collector fails', async () => {
     handler = (_b, _r, res) => json(res, 500, {});
     const { outbox, clock, up } = setup(1);

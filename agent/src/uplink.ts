@@ -73,6 +73,8 @@ export class Uplink {
   #batchSize: number;
   /** Wall-clock time before which no push is attempted. */
   notBefore = 0;
+  /** The wait asked for when notBefore was set, ms (bounds it when the wall clock steps back). */
+  #waitMs = 0;
   lastError: string | undefined;
   lastSuccessAt: number | undefined;
   lastAttemptAt: number | undefined;
@@ -122,6 +124,7 @@ export class Uplink {
   #retry(reason: string, afterMs?: number): PushOutcome {
     this.#failures++;
     const wait = afterMs ?? this.backoffMs();
+    this.#waitMs = wait;
     this.notBefore = this.#o.clock.now() + wait;
     this.lastError = reason;
     this.#save();
@@ -242,6 +245,10 @@ export class Uplink {
     const total = { accepted: 0, duplicate: 0, rejected: 0 };
     for (;;) {
       if (signal?.aborted) return { ...total, last: { kind: 'retry', afterMs: 0, reason: 'stopping' } };
+      // notBefore is wall time: after the wall clock stepped back (NTP correcting a clock that ran
+      // ahead) it can lie months away. A wait is never longer than the one asked for, so it is
+      // cut to that instead of stalling delivery until the wall clock catches up.
+      if (this.notBefore - this.#o.clock.now() > this.#waitMs) this.notBefore = this.#o.clock.now() + this.#waitMs;
       if (this.#o.clock.now() < this.notBefore)
         return {
           ...total,

@@ -256,6 +256,13 @@ export const DEFAULT_TEST_SCHEDULE: Readonly<Record<string, TestScheduleDefault>
   ndt7: { cron: '0 4,12,20 * * *', jitterMinutes: 30, timeoutSeconds: 120 },
 };
 
+/**
+ * When the agent's disk is full (SQLite cannot write), results it measures are held in memory, at
+ * most this many, written to the outbox as soon as there is room and pushed straight from memory
+ * meanwhile; past it the oldest held result is dropped and counted (docs/agent.md "Outbox").
+ */
+export const OUTBOX_MEMORY_HOLD_MAX = 1000;
+
 /** The scheduler re-reads the wall clock at least this often, ms, so a clock step (NTP) is noticed. */
 export const SCHEDULER_MAX_SLEEP_MS = 60_000;
 

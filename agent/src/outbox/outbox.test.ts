@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Result } from '@hatang/shared';
+import { OUTBOX_MEMORY_HOLD_MAX } from '@hatang/shared';
 import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -152,5 +153,72 @@ describe('outbox', () => {
     expect(o.depth().bytes).toBe(Buffer.byteLength(JSON.stringify(r)));
     expect(o.db.pragma('user_version', { simple: true })).toBe(2);
     o.close();
+  });
+});
+
+describe('a full disk (SQLite cannot write)', () => {
+  /** Cap the file at its current size: the next page it needs fails with SQLITE_FULL. */
+  function fillUp(o: Outbox): void {
+    o.db.pragma('wal_checkpoint(TRUNCATE)');
+    const pages = o.db.pragma('page_count', { simple: true }) as number;
+    o.db.pragma(`max_page_count = ${pages}`);
+  }
+
+  it('holds results in memory instead of throwing, pushes them from memory, writes them when room returns', () => {
+    let holds = 0;
+    const o = Outbox.inDir(dir, {}, { onHold: () => holds++ });
+    const first = fakeResult();
+    o.enqueue(first, 1);
+    fillUp(o);
+    const big = Array.from({ length: 20 }, () => fakeResult({ pad: 2000 }));
+    for (const r of big) o.enqueue(r, 2);
+    expect(o.held()).toBeGreaterThan(0);
+    expect(holds).toBe(o.held());
+    // Nothing is lost: the file's and the held results are all pending, in order, for the uplink.
+    expect(o.depth().count).toBe(21);
+    expect(o.stats().held).toBe(o.held());
+    const batch = o.peek(100);
+    expect(batch.map((r) => r.id)).toEqual([first, ...big].map((r) => r.id));
+    // Acknowledged held results are forgotten even though the file cannot be written.
+    const heldIds = big.slice(-3).map((r) => r.id);
+    o.settle(heldIds, [], 3);
+    expect(o.depth().count).toBe(18);
+    // Room returns: the rest is written at the next peek, nothing dropped.
+    o.db.pragma('max_page_count = 1073741823');
+    expect(o.peek(100)).toHaveLength(18);
+    expect(o.held()).toBe(0);
+    o.close();
+    const again = Outbox.inDir(dir);
+    expect(again.depth().count).toBe(18);
+    expect(again.stats().dropped).toBe(0);
+    again.close();
+  });
+
+  it('past OUTBOX_MEMORY_HOLD_MAX drops the oldest held result and counts it', () => {
+    let drops = 0;
+    const o = Outbox.inDir(dir, {}, { onDrop: (n) => (drops += n) });
+    o.enqueue(fakeResult(), 1);
+    fillUp(o);
+    const rs = Array.from({ length: OUTBOX_MEMORY_HOLD_MAX + 5 }, () => fakeResult({ pad: 2000 }));
+    for (const r of rs) o.enqueue(r, 2);
+    const written = o.depth().count - o.held();
+    expect(o.held()).toBe(OUTBOX_MEMORY_HOLD_MAX);
+    expect(drops).toBe(rs.length - OUTBOX_MEMORY_HOLD_MAX - (written - 1));
+    expect(o.stats().dropped).toBe(drops);
+    // The newest are kept.
+    expect(o.peek(OUTBOX_MEMORY_HOLD_MAX + 100, 1e9).at(-1)?.id).toBe(rs.at(-1)?.id);
+    o.db.pragma('max_page_count = 1073741823');
+    expect(o.flushHeld()).toBe(0);
+    o.close();
+    const again = Outbox.inDir(dir);
+    expect(again.stats().dropped).toBe(drops);
+    expect(again.depth().count).toBe(written + OUTBOX_MEMORY_HOLD_MAX);
+    again.close();
+  }, 30_000);
+
+  it('other storage errors still throw', () => {
+    const o = Outbox.inDir(dir);
+    o.db.close();
+    expect(() => o.enqueue(fakeResult(), 1)).toThrow();
   });
 });

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HatangError, MAX_INGEST_BODY_BYTES, type Result } from '@hatang/shared';
+import { HatangError, MAX_INGEST_BODY_BYTES, OUTBOX_MEMORY_HOLD_MAX, type Result } from '@hatang/shared';
 import Database from 'better-sqlite3';
 
 /**
@@ -16,8 +16,19 @@ import Database from 'better-sqlite3';
  * - dead letters: at most `maxDeadLetters`; past it the oldest are deleted;
  * - run records (for `status`): the newest `keepRuns`;
  * - the WAL is truncated to 4 MiB after checkpoints and freed pages are returned to the file system
- *   (incremental auto-vacuum), so the file shrinks after a long offline period drains.
+ *   (incremental auto-vacuum), so the file shrinks after a long offline period drains;
+ * - a full disk (SQLite cannot write): enqueue() does not throw; the result is held in memory (at
+ *   most OUTBOX_MEMORY_HOLD_MAX, past it the oldest held is dropped and counted), written to the
+ *   file at the next enqueue/peek that finds room, and pushed from memory meanwhile (peek() lists
+ *   held results after the stored ones; settle() forgets them once acknowledged). Held results are
+ *   lost only if the process dies before space returns — the same as a result still being measured.
  */
+
+/** True for SQLite errors that mean "no room to write" (a full or failing disk), not a bug. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'));
+}
 
 /** Room left in a batch for the envelope around the results, bytes. */
 const ENVELOPE_ROOM = 4096;
@@ -106,8 +117,10 @@ export interface OutboxStats {
   bytes: number;
   /** When the oldest waiting result was queued, ms (agent wall clock). */
   oldest: number | null;
-  /** Results dropped because the disk bound was reached, ever. */
+  /** Results dropped because the disk bound was reached (or the memory hold overflowed), ever. */
   dropped: number;
+  /** Results held in memory because the disk was full (only the running daemon sees these). */
+  held?: number;
   deadLetters: number;
   /** Size of the database files, bytes. */
   fileBytes: number;
@@ -130,6 +143,8 @@ export interface RunRow {
 export interface OutboxEvents {
   /** Called when the disk bound dropped pending results. */
   onDrop?: (count: number, bytes: number) => void;
+  /** Called when a result could not be written (disk full) and is held in memory. */
+  onHold?: (held: number, err: unknown) => void;
 }
 
 export class Outbox {
@@ -138,6 +153,10 @@ export class Outbox {
   limits: OutboxLimits;
   readonly #events: OutboxEvents;
   readonly #s;
+  /** Results that could not be written (disk full), oldest first, with when they were queued. */
+  readonly #held: Array<{ result: Result; now: number }> = [];
+  /** Held results dropped past OUTBOX_MEMORY_HOLD_MAX and not yet added to `outbox.dropped`. */
+  #heldDropped = 0;
 
   constructor(path: string, limits: Partial<OutboxLimits> = {}, events: OutboxEvents = {}) {
     this.path = path;
@@ -224,8 +243,64 @@ export class Outbox {
     }
   }
 
-  /** Queue a result (durably), then enforce the disk bound. Queuing the same id twice is a no-op. */
+  /**
+   * Queue a result (durably), then enforce the disk bound. Queuing the same id twice is a no-op.
+   * On a full disk the result is held in memory instead (see the policy above); never throws for that.
+   */
   enqueue(result: Result, now: number): void {
+    this.flushHeld();
+    if (this.#held.length > 0) {
+      this.#hold(result, now, undefined);
+      return;
+    }
+    try {
+      this.#write(result, now);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.#hold(result, now, err);
+    }
+  }
+
+  #hold(result: Result, now: number, err: unknown): void {
+    if (this.#held.some((h) => h.result.id === result.id)) return;
+    this.#held.push({ result, now });
+    if (this.#held.length > OUTBOX_MEMORY_HOLD_MAX) {
+      this.#held.shift();
+      this.#heldDropped++;
+      this.#events.onDrop?.(1, 0);
+    }
+    this.#events.onHold?.(this.#held.length, err);
+  }
+
+  /** Write held results to the file while there is room; returns how many are still held. */
+  flushHeld(): number {
+    while (this.#held.length > 0) {
+      const h = this.#held[0]!;
+      try {
+        this.#write(h.result, h.now);
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        return this.#held.length;
+      }
+      this.#held.shift();
+    }
+    if (this.#heldDropped > 0) {
+      try {
+        this.set('outbox.dropped', String(Number(this.get('outbox.dropped') ?? 0) + this.#heldDropped));
+        this.#heldDropped = 0;
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+      }
+    }
+    return 0;
+  }
+
+  /** Results held in memory because the disk was full. */
+  held(): number {
+    return this.#held.length;
+  }
+
+  #write(result: Result, now: number): void {
     const body = JSON.stringify(result);
     const size = Buffer.byteLength(body);
     let dropped = { count: 0, bytes: 0 };
@@ -263,12 +338,21 @@ export class Outbox {
    * JSON (the ingest limit less room for the envelope) — but always at least one.
    */
   peek(limit: number, maxBytes = MAX_INGEST_BODY_BYTES - ENVELOPE_ROOM): Result[] {
+    this.flushHeld();
     const out: Result[] = [];
     let total = 0;
     for (const r of this.#s.batch.iterate(limit) as Iterable<{ body: string; size: number }>) {
       if (out.length > 0 && total + r.size + 1 > maxBytes) break;
       total += r.size + 1;
       out.push(JSON.parse(r.body) as Result);
+    }
+    // Held results (disk full) go out after the stored ones, from memory.
+    for (const h of this.#held) {
+      if (out.length >= limit) break;
+      const size = Buffer.byteLength(JSON.stringify(h.result));
+      if (out.length > 0 && total + size + 1 > maxBytes) break;
+      total += size + 1;
+      out.push(h.result);
     }
     return out;
   }
@@ -281,6 +365,16 @@ export class Outbox {
   ): { deleted: number; dead: number } {
     let deleted = 0;
     let dead = 0;
+    // Acknowledged held results are forgotten first: that needs no disk.
+    if (this.#held.length > 0) {
+      const done = new Set(acked);
+      for (let i = this.#held.length - 1; i >= 0; i--) {
+        if (done.has(this.#held[i]!.result.id)) {
+          this.#held.splice(i, 1);
+          deleted++;
+        }
+      }
+    }
     this.db.transaction(() => {
       for (const id of acked) deleted += this.#s.del.run(id).changes;
       for (const r of rejected) {
@@ -299,13 +393,24 @@ export class Outbox {
 
   /** Return freed pages to the file system once enough have piled up (a drained backlog). */
   #reclaim(): void {
-    const free = (this.#s.freelist.get() as { freelist_count: number }).freelist_count;
-    if (free >= 256) this.db.pragma(`incremental_vacuum(${free})`);
+    try {
+      const free = (this.#s.freelist.get() as { freelist_count: number }).freelist_count;
+      if (free >= 256) this.db.pragma(`incremental_vacuum(${free})`);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+    }
   }
 
+  /** Results waiting to be delivered: in the file plus any held in memory (disk full). */
   depth(): { count: number; oldest: number | null; bytes: number } {
     const r = this.#s.depth.get() as { n: number; bytes: number; oldest: number | null };
-    return { count: r.n, oldest: r.oldest, bytes: r.bytes };
+    let { n, bytes, oldest } = r;
+    for (const h of this.#held) {
+      n++;
+      bytes += Buffer.byteLength(JSON.stringify(h.result));
+      oldest = oldest === null ? h.now : Math.min(oldest, h.now);
+    }
+    return { count: n, oldest, bytes };
   }
 
   stats(): OutboxStats {
@@ -320,7 +425,8 @@ export class Outbox {
     }
     return {
       ...d,
-      dropped: Number(this.get('outbox.dropped') ?? 0),
+      dropped: Number(this.get('outbox.dropped') ?? 0) + this.#heldDropped,
+      held: this.#held.length,
       deadLetters: this.deadLetterCount(),
       fileBytes,
     };

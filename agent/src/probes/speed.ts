@@ -120,8 +120,8 @@ interface DirectionRun {
 /**
  * Run one direction: start `streams` streams 100 ms apart, sample total bytes every 100 ms, and
  * stop on the window, the byte cap, stability (metered profile), abort, or every stream failing.
- * A separate connection probes loaded latency throughout. `drain` is awaited after the stop
- * signal, up to the hard cap (uploads wait there for the server's answers).
+ * A separate connection probes loaded latency throughout. After the stop the streams wind down
+ * (uploads end their bodies and wait for the server's answers) until the hard cap at most.
  */
 async function runDirection(
   ctx: ProbeContext,

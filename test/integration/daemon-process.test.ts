@@ -179,7 +179,8 @@ describe('the agent process', () => {
         catchUp: true,
         stopGraceSeconds: 10,
       },
-      speed: { windowMs: 10_000 },
+      // No byte cap within reach: on a fast loopback the 250 MB default could end the download before SIGTERM.
+      speed: { windowMs: 10_000, capBytes: 100_000_000_000 },
       uplink: { intervalMs: 60_000 },
       // The collector refuses pushes here, so the result must be found in the outbox.
       collector: { url: c.url, token: 'hat1_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },

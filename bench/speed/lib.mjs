@@ -108,7 +108,8 @@ export function iperf3(run, host, port, { reverse, streams, seconds }) {
 /** hatang's own result (`hatang-agent test speed --json`). */
 export function hatang(run, configFile) {
   const out = run(['node', agentCli, 'test', 'speed', '--json', '--no-push', '-c', configFile]);
-  return JSON.parse(out);
+  // `hatang-agent test --json` prints { result, push? }.
+  return JSON.parse(out).result;
 }
 
 export function sh(argv, opts = {}) {

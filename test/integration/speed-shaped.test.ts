@@ -108,7 +108,7 @@ describe.skipIf(!!ns.skip)('speed test on a tbf-shaped 40/10 Mbit/s link', () =>
           { timeout: 60_000 },
         )
       ).stdout,
-    );
+    ).result; // `test --json` prints { result, push? }
     expect(m.status, JSON.stringify(m.error)).toBe('ok');
     console.log(
       `metered 40/10: download ${(m.speed.download.bytes / 1e6).toFixed(1)} MB, ${(m.speed.download.bps / r.speed.download.bps).toFixed(3)} of the full test`,

@@ -1,10 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
 import {
+  DOWNLOAD_STREAMS,
   FIXED_PROFILE_CAP_BYTES,
   METERED_PROFILE_CAP_BYTES,
   STABLE_MIN_MS,
   STABLE_TOLERANCE,
   TEST_HARD_CAP_MS,
+  TEST_WINDOW_MS,
   UDP_DEFAULT_DURATION_MS,
   UDP_DEFAULT_PACKET_BYTES,
   UDP_DEFAULT_PACKETS,
@@ -12,6 +14,7 @@ import {
   UDP_ECHO_MAX_BYTES,
   UDP_MAX_PACKETS,
   UDP_WAIT_MS,
+  UPLOAD_STREAMS,
 } from '../spec.js';
 import { StringEnum } from './common.js';
 import { ACCESS_TYPES } from './results.js';
@@ -209,9 +212,9 @@ export const AGENT_CONFIG_DEFAULTS: Omit<AgentConfig, 'collector'> & { collector
     speed: {
       profile: 'fixed',
       family: 'auto',
-      downloadStreams: 8,
-      uploadStreams: 4,
-      windowMs: 10_000,
+      downloadStreams: DOWNLOAD_STREAMS,
+      uploadStreams: UPLOAD_STREAMS,
+      windowMs: TEST_WINDOW_MS,
       fixedCapBytes: FIXED_PROFILE_CAP_BYTES,
       meteredCapBytes: METERED_PROFILE_CAP_BYTES,
       hardCapMs: TEST_HARD_CAP_MS,

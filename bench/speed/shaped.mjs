@@ -82,7 +82,7 @@ for (const [down, up] of rates) {
   try {
     if (cc !== 'default') {
       for (const ns of [link.client, link.server]) {
-        link.exec(ns, ['sysctl', '-q', '-w', `net.ipv4.tcp_congestion_control=${cc}`]);
+        link.exec(ns, ['sh', '-c', `echo ${cc} > /proc/sys/net/ipv4/tcp_congestion_control`]);
       }
     }
     const host = link.addr.server4;

@@ -27,8 +27,9 @@ describe.skipIf(!!ns.skip)('speed test on a tbf-shaped 40/10 Mbit/s link', () =>
 
   it('reads download and upload within ±6 % of the ceiling, and says why each direction stopped', async () => {
     // Loss-based congestion control, as on the agents' and servers' Debian systems (docs/benchmarks.md).
-    for (const n of [link.client, link.server])
-      link.exec(n, ['sysctl', '-q', '-w', 'net.ipv4.tcp_congestion_control=reno']);
+    for (const n of [link.client, link.server]) {
+      link.exec(n, ['sh', '-c', 'echo reno > /proc/sys/net/ipv4/tcp_congestion_control']);
+    }
     const url = `http://${link.addr.server4}:8080`;
     tp = link.spawn(link.server, [
       process.execPath,

@@ -1,11 +1,15 @@
+import { createServer, type Server } from 'node:http';
 import { AGENT_CONFIG_DEFAULTS, type AgentConfig, type SpeedUpResponse } from '@hatang/shared';
-import { describe, expect, it } from 'vitest';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   answerSeries,
   ByteBudget,
   clockOffset,
   downRequestSize,
+  getCounting,
   limitsOf,
+  nextUpChunk,
   type UpStream,
   uploadSeries,
 } from './speed.js';
@@ -220,5 +224,51 @@ describe('upload accounting on the server clock', () => {
     ];
     expect(clockOffset(streams)).toBe(4950);
     expect(clockOffset([])).toBeUndefined();
+  });
+});
+
+describe('getCounting (https path, exercised over http)', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url?.startsWith('/missing')) return res.writeHead(404).end('no');
+      res.writeHead(200, { 'content-length': '300000' }).end(Buffer.alloc(300_000));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('counts the body through the dispatch handler', async () => {
+    const d = new Agent();
+    let n = 0;
+    await getCounting(d, new URL('/x', base), new AbortController().signal, (k) => (n += k));
+    expect(n).toBe(300_000);
+    await d.close();
+  });
+  it('rejects HTTP errors with HTTP_<status>, and an aborted signal at once', async () => {
+    const d = new Agent();
+    await expect(
+      getCounting(d, new URL('/missing', base), new AbortController().signal, () => {}),
+    ).rejects.toMatchObject({
+      code: 'HTTP_404',
+    });
+    const ac = new AbortController();
+    ac.abort(new Error('gone'));
+    await expect(getCounting(d, new URL('/x', base), ac.signal, () => {})).rejects.toThrow('gone');
+    await d.close();
+  });
+});
+
+describe('nextUpChunk', () => {
+  it.each([
+    [16_384, 1, 32_768],
+    [1_048_576, 1, 1_048_576],
+    [65_536, 20, 65_536],
+    [65_536, 60, 32_768],
+    [16_384, 500, 16_384],
+  ])('%d bytes, next read after %d ms → %d', (size, ms, want) => {
+    expect(nextUpChunk(size, ms)).toBe(want);
   });
 });

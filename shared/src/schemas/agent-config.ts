@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { MLAB_LOCATE_URL } from '../ndt7-spec.js';
 import {
+  DOWNLOAD_STREAMS,
   FIXED_PROFILE_CAP_BYTES,
   IPV6_CHECK_TIMEOUT_MS,
   IPV6_HAPPY_EYEBALLS_ATTEMPT_MS,
@@ -10,6 +11,7 @@ import {
   STABLE_MIN_MS,
   STABLE_TOLERANCE,
   TEST_HARD_CAP_MS,
+  TEST_WINDOW_MS,
   UDP_DEFAULT_DURATION_MS,
   UDP_DEFAULT_PACKET_BYTES,
   UDP_DEFAULT_PACKETS,
@@ -17,6 +19,7 @@ import {
   UDP_ECHO_MAX_BYTES,
   UDP_MAX_PACKETS,
   UDP_WAIT_MS,
+  UPLOAD_STREAMS,
 } from '../spec.js';
 import { StringEnum } from './common.js';
 import { ACCESS_TYPES } from './results.js';
@@ -421,9 +424,9 @@ export const AGENT_CONFIG_DEFAULTS: Omit<AgentConfig, 'collector'> & { collector
     speed: {
       profile: 'fixed',
       family: 'auto',
-      downloadStreams: 8,
-      uploadStreams: 4,
-      windowMs: 10_000,
+      downloadStreams: DOWNLOAD_STREAMS,
+      uploadStreams: UPLOAD_STREAMS,
+      windowMs: TEST_WINDOW_MS,
       fixedCapBytes: FIXED_PROFILE_CAP_BYTES,
       meteredCapBytes: METERED_PROFILE_CAP_BYTES,
       hardCapMs: TEST_HARD_CAP_MS,

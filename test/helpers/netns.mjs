@@ -76,6 +76,29 @@ export function createLink({
       } catch {}
     }
   };
+  /** tbf on one egress; burst at least one MTU and ~1 ms of data, queue (latency) 50 ms. */
+  const shape = (ns, dev, mbps) => {
+    if (!mbps) return;
+    // burst: at least one MTU and ~1 ms of data; queue (latency) 50 ms.
+    const burst = Math.max(mtu + 14, Math.ceil((mbps * 1e6) / 8 / 1000) * 2);
+    sh([
+      'tc',
+      '-n',
+      ns,
+      'qdisc',
+      'add',
+      'dev',
+      dev,
+      'root',
+      'tbf',
+      'rate',
+      `${mbps}mbit`,
+      'burst',
+      String(burst),
+      'latency',
+      '50ms',
+    ]);
+  };
   try {
     sh(['ip', 'netns', 'add', client]);
     sh(['ip', 'netns', 'add', server]);
@@ -111,28 +134,6 @@ export function createLink({
         sh(['ip', 'netns', 'exec', ns, 'ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off']);
       } catch {}
     }
-    const shape = (ns, dev, mbps) => {
-      if (!mbps) return;
-      // burst: at least one MTU and ~1 ms of data; queue (latency) 50 ms.
-      const burst = Math.max(mtu + 14, Math.ceil((mbps * 1e6) / 8 / 1000) * 2);
-      sh([
-        'tc',
-        '-n',
-        ns,
-        'qdisc',
-        'add',
-        'dev',
-        dev,
-        'root',
-        'tbf',
-        'rate',
-        `${mbps}mbit`,
-        'burst',
-        String(burst),
-        'latency',
-        '50ms',
-      ]);
-    };
     shape(server, vs, downMbps);
     shape(client, vc, upMbps);
   } catch (err) {
@@ -163,26 +164,7 @@ export function createLink({
       try {
         sh(['tc', '-n', ns, 'qdisc', 'del', 'dev', dev, 'root']);
       } catch {}
-      if (mbps) {
-        const burst = Math.max(mtu + 14, Math.ceil((mbps * 1e6) / 8 / 1000) * 2);
-        sh([
-          'tc',
-          '-n',
-          ns,
-          'qdisc',
-          'add',
-          'dev',
-          dev,
-          'root',
-          'tbf',
-          'rate',
-          `${mbps}mbit`,
-          'burst',
-          String(burst),
-          'latency',
-          '50ms',
-        ]);
-      }
+      shape(ns, dev, mbps);
     },
     close: cleanup,
   };

@@ -39,6 +39,34 @@ function resultJson(i, bootId, t0) {
   ];
 }
 
+/** CPU seconds (user + system) a process has used so far (Linux, /proc/PID/stat). */
+function cpuOf(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+}
+
+/**
+ * Server-side latency of ingest requests from the collector's own histogram
+ * (hatang_http_request_duration_seconds, route /api/v1/results): the upper bucket edge under
+ * which the given share of answers with that status fell. This is the time inside the collector,
+ * from the request's first byte being read to the end of its answer; the client's figure adds the
+ * time the request waited in its connection pool and the kernel's socket buffers.
+ */
+function histogramQuantile(metricsText, status, q) {
+  const rows = [];
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith('hatang_http_request_duration_seconds_bucket')) continue;
+    if (!line.includes('route="/api/v1/results"') || !line.includes(`status_code="${status}"`)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    rows.push([le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), Number(line.split(' ').pop())]);
+  }
+  if (!rows.length) return Number.NaN;
+  rows.sort((a, b) => a[0] - b[0]);
+  const total = rows[rows.length - 1][1];
+  return (rows.find(([, n]) => n >= q * total)?.[0] ?? Number.NaN) * 1000;
+}
+
 /** Peak and current RSS of a process, bytes (Linux). */
 function rssOf(pid) {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -57,8 +85,9 @@ export async function runLoad({
   batch = 500,
   maxInFlight = 32,
   retryAfterMinS = 1,
-  retryAfterMaxS = 5,
+  retryAfterMaxS = 120,
   connections = 4096,
+  maxEventLoopUtilization = 0.9,
   log = () => {},
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hatang-load-'));
@@ -77,7 +106,7 @@ export async function runLoad({
   const cfg = join(dir, 'collector.yaml');
   writeFileSync(
     cfg,
-    `server: { host: 127.0.0.1, port: 0 }\ndataDir: ${dir}\nlog: { level: warn }\nload: { maxInFlightIngest: ${maxInFlight}, retryAfterMinS: ${retryAfterMinS}, retryAfterMaxS: ${retryAfterMaxS} }\n`,
+    `server: { host: 127.0.0.1, port: 0 }\ndataDir: ${dir}\nlog: { level: warn }\nload: { maxInFlightIngest: ${maxInFlight}, retryAfterMinS: ${retryAfterMinS}, retryAfterMaxS: ${retryAfterMaxS}, maxEventLoopUtilization: ${maxEventLoopUtilization} }\n`,
   );
   const child = spawn(
     process.execPath,
@@ -120,6 +149,8 @@ export async function runLoad({
   });
   const latOk = [];
   const latAll = [];
+  const firstAnswer = []; // per agent: how long its first request waited for any answer
+  const doneAt = []; // per agent: seconds from the storm's start until its outbox was empty
   const counts = { ok: 0, shed: 0, other: 0, errors: 0, accepted: 0, duplicate: 0, rejected: 0, retryAfterMissing: 0 };
   let peak = { rss: 0, hwm: 0 };
   const sampler = setInterval(() => {
@@ -129,16 +160,29 @@ export async function runLoad({
     } catch {}
   }, 200);
   let delivered = 0;
-  const progress = setInterval(
-    () => log(`  delivered ${delivered}/${expected}, shed ${counts.shed}, in flight ok ${counts.ok}`),
-    5000,
-  );
+  // Who is the bottleneck: the collector's CPU share of one core and the client's own event-loop
+  // utilisation, per progress line (both processes share this machine's cores).
+  let lastCpu = cpuOf(child.pid);
+  let lastAt = performance.now();
+  let lastElu = performance.eventLoopUtilization();
+  const progress = setInterval(() => {
+    const cpu = cpuOf(child.pid);
+    const at = performance.now();
+    const elu = performance.eventLoopUtilization();
+    log(
+      `  delivered ${delivered}/${expected}, 200 ${counts.ok}, shed ${counts.shed}; collector CPU ${(((cpu - lastCpu) * 1000) / (at - lastAt)).toFixed(2)} cores, client loop ${(performance.eventLoopUtilization(elu, lastElu).utilization * 100).toFixed(0)} % busy`,
+    );
+    lastCpu = cpu;
+    lastAt = at;
+    lastElu = elu;
+  }, 5000);
 
   const start = performance.now();
   await Promise.all(
     outboxes.map(async (ob, a) => {
       // Reconnect storm: every agent comes back within the first second.
       await new Promise((r) => setTimeout(r, Math.random() * 1000));
+      let first = true;
       while (ob.items.length) {
         const slice = ob.items.slice(0, batch);
         const body = `{"schema":1,"sentAt":"${new Date().toISOString()}","clock":{"bootId":"${ob.bootId}","uptimeMs":${2_000_000}},"results":[${slice.map((x) => x[1]).join(',')}]}`;
@@ -163,6 +207,8 @@ export async function runLoad({
         }
         const ms = performance.now() - t;
         latAll.push(ms);
+        if (first) firstAnswer.push(ms);
+        first = false;
         if (status === 200) {
           latOk.push(ms);
           counts.ok++;
@@ -173,6 +219,7 @@ export async function runLoad({
           const done = new Set([...ack.accepted, ...ack.duplicate]);
           delivered += done.size;
           ob.items = ob.items.filter((x) => !done.has(x[0]));
+          if (!ob.items.length) doneAt.push((performance.now() - start) / 1000);
         } else if (status === 429 || status === 503) {
           counts.shed++;
           const ra = Number(headers['retry-after']);
@@ -190,6 +237,8 @@ export async function runLoad({
   clearInterval(progress);
   await dispatcher.close();
   const final = rssOf(child.pid);
+  const collectorCpuS = cpuOf(child.pid);
+  const metricsText = await (await request(`${url}/metrics`)).body.text();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   const check = openDb({ path: join(dir, 'hatang.db') });
@@ -208,6 +257,15 @@ export async function runLoad({
     p50OkMs: percentile(latOk, 0.5),
     p99OkMs: percentile(latOk, 0.99),
     p99AllMs: percentile(latAll, 0.99),
+    p50FirstAnswerMs: percentile(firstAnswer, 0.5),
+    p99FirstAnswerMs: percentile(firstAnswer, 0.99),
+    p50DoneS: percentile(doneAt, 0.5),
+    p99DoneS: percentile(doneAt, 0.99),
+    serverP50OkMs: histogramQuantile(metricsText, 200, 0.5),
+    serverP99OkMs: histogramQuantile(metricsText, 200, 0.99),
+    serverP99ShedMs: histogramQuantile(metricsText, 429, 0.99),
+    collectorCpuS,
+    capacityPerS: Number(/^hatang_ingest_capacity_requests_per_second (\S+)$/m.exec(metricsText)?.[1] ?? Number.NaN),
     peakRssBytes: Math.max(peak.hwm, final.hwm),
     ...counts,
   };

@@ -84,7 +84,11 @@ program
       };
       process.once('SIGINT', () => void close('SIGINT'));
       process.once('SIGTERM', () => void close('SIGTERM'));
-      const address = await app.listen({ host: config.server.host, port: config.server.port });
+      const address = await app.listen({
+        host: config.server.host,
+        port: config.server.port,
+        backlog: config.server.backlog,
+      });
       // The UDP echo binds once HTTP listens; a port clash must stop the server, not pass silently.
       const echo = await app.udpEcho.ready.catch(async (err: unknown) => {
         await app.close();

@@ -33,6 +33,12 @@ describe('collector config: targets, ingest, storage, geography', () => {
     },
     { name: 'a zero burst', o: { ingest: { burst: 0 } }, re: /ingest\.burst must be >= 1/ },
     { name: 'an unknown storage key', o: { storage: { keepDays: 3 } }, re: /storage\.keepDays is not allowed/ },
+    {
+      name: 'a Retry-After minimum above its maximum',
+      o: { load: { retryAfterMinS: 90, retryAfterMaxS: 60 } },
+      re: /load\.retryAfterMinS \(90\) is above load\.retryAfterMaxS \(60\)/,
+    },
+    { name: 'a listen backlog of 0', o: { server: { backlog: 0 } }, re: /server\.backlog must be >= 1/ },
   ])('refuses $name, naming the key', ({ o, re }) => {
     expect(() => loadCollectorConfig({ env: {}, overrides: o })).toThrow(re);
   });

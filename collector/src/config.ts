@@ -3,6 +3,7 @@ import {
   type CollectorConfig,
   CollectorConfigSchema,
   type ConfigSpec,
+  HatangError,
   loadConfigWith,
 } from '@hatang/shared';
 
@@ -17,8 +18,17 @@ export const COLLECTOR_CONFIG_SPEC: ConfigSpec<CollectorConfig> = {
 export function loadCollectorConfig(
   opts: { file?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown> } = {},
 ): CollectorConfig {
-  return loadConfigWith(COLLECTOR_CONFIG_SPEC, {
+  const config = loadConfigWith(COLLECTOR_CONFIG_SPEC, {
     ...opts,
     fileHint: 'Pass --config with the path of the collector YAML file (default /etc/hatang/collector.yaml).',
   });
+  // Cross-key rules the schema cannot say.
+  if (config.load.retryAfterMinS > config.load.retryAfterMaxS) {
+    throw new HatangError(
+      'HATANG_ERR_CONFIG',
+      `load.retryAfterMinS (${config.load.retryAfterMinS}) is above load.retryAfterMaxS (${config.load.retryAfterMaxS})`,
+      { hint: 'Set load.retryAfterMinS at most load.retryAfterMaxS (defaults 1 and 120).' },
+    );
+  }
+  return config;
 }

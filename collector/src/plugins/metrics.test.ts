@@ -240,6 +240,11 @@ describe('targets, histogram and ingest counters', () => {
     expect(one(s, 'hatang_ingest_results_total', { outcome: 'accepted' }).value).toBe(4);
     expect(one(s, 'hatang_ingest_results_total', { outcome: 'duplicate' }).value).toBe(1);
     expect(one(s, 'hatang_ingest_results_total', { outcome: 'rejected' }).value).toBe(2);
+    // Admission: three requests served, none in flight or shed; a capacity measured from them.
+    expect(one(s, 'hatang_ingest_in_flight', {}).value).toBe(0);
+    expect(one(s, 'hatang_ingest_shed_total', {}).value).toBe(0);
+    expect(one(s, 'hatang_ingest_saturated', {}).value).toBe(0);
+    expect(one(s, 'hatang_ingest_capacity_requests_per_second', {}).value).toBeGreaterThan(0);
     expect(
       one(s, 'hatang_ingest_rejected_results_total', { agent: a.agent.id, code: 'HATANG_ERR_VALIDATION' }).value,
     ).toBe(1);

@@ -136,6 +136,49 @@ export const metricsPlugin = fp(
       registers,
     });
 
+    // --- ingest admission (collector/src/ingest/admission.ts), role all -------------------------
+    if (opts.role === 'all') {
+      const admission = () => (app.hasDecorator('shedding') ? app.shedding.state() : undefined);
+      new Gauge({
+        name: 'hatang_ingest_in_flight',
+        help: 'Ingest requests admitted and not yet answered (at most load.maxInFlightIngest).',
+        registers,
+        collect() {
+          const s = admission();
+          if (s) this.set(s.inFlight);
+        },
+      });
+      new Counter({
+        name: 'hatang_ingest_shed_total',
+        help: 'Ingest requests answered 429 with Retry-After because the collector was at capacity; the agents retry.',
+        registers,
+        collect() {
+          const s = admission();
+          if (!s) return;
+          this.reset();
+          this.inc(s.shed);
+        },
+      });
+      new Gauge({
+        name: 'hatang_ingest_saturated',
+        help: '1 while the event loop was saturated with ingest arriving over the last 250 ms window (ingest then gets at most half the loop; the rest is answered 429), else 0.',
+        registers,
+        collect() {
+          const s = admission();
+          if (s) this.set(s.saturated ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'hatang_ingest_capacity_requests_per_second',
+        help: 'Ingest requests per second the collector could serve doing nothing else: 1 ÷ the mean handler time (moving average; 0 until one was served). The Retry-After schedule paces returns at 75 % of it.',
+        registers,
+        collect() {
+          const s = admission();
+          if (s) this.set(s.capacityPerS);
+        },
+      });
+    }
+
     // --- speed-test server, both roles -------------------------------------------------------
     const ndt7 = () => {
       const n = app.hasDecorator('ndt7') ? (app as unknown as { ndt7: Ndt7Like }).ndt7 : undefined;

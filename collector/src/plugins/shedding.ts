@@ -1,18 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import { API_PREFIX, HatangError } from '@hatang/shared';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { type AdmissionState, IngestAdmission } from '../ingest/admission.js';
+
+export { SHED_MIN_ARRIVALS } from '../ingest/admission.js';
 
 export interface SheddingOptions {
   /** Ingest requests processed at once; beyond it a request is answered 429 at once, before its body is read. */
   maxInFlightIngest: number;
-  /** Retry-After is drawn uniformly from [min, max] seconds, so a reconnect storm spreads out. */
+  /** Bounds of the Retry-After given when shedding, s (collector/src/ingest/admission.ts schedules within them). */
   retryAfterMinS: number;
   retryAfterMaxS: number;
   /**
-   * Event-loop utilisation (0–1) over the last window above which new ingest requests are shed.
-   * Under a reconnect storm requests wait in the kernel's accept queue, invisible to in-flight
-   * counts; answering the excess with a cheap 429 drains that queue fast and bounds latency.
+   * Event-loop utilisation (0–1) over the last window above which ingest may use only part of the
+   * loop's time and the excess is answered 429 (1 disables).
    */
   maxEventLoopUtilization: number;
   /** Length of the utilisation window, ms. */
@@ -23,67 +25,88 @@ export interface SheddingOptions {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    shedding: { inFlight: () => number; shed: () => number; busy: () => boolean };
+    shedding: { inFlight: () => number; shed: () => number; busy: () => boolean; state: () => AdmissionState };
   }
 }
 
 const INGEST_URL = `${API_PREFIX}/results`;
-
-/** Ingest requests per utilisation window (250 ms) below which the collector never sheds on utilisation. */
-export const SHED_MIN_ARRIVALS = 8;
+/** Marks an admitted ingest request, and when its handler phase began (performance.now()). */
+const ADMITTED = Symbol('hatang.admitted');
+const HANDLING = Symbol('hatang.handling');
+type Marked = FastifyRequest & { [ADMITTED]?: boolean; [HANDLING]?: number };
 
 /**
  * Load shedding for ingest (issue: thousands of agents reconnecting at once after an outage).
  * Bounded concurrency keeps memory (≤ maxInFlight × 1 MiB bodies) and latency bounded; the rest
- * are told when to come back, with jitter. Agents keep their results and retry: nothing is lost.
+ * are told when to come back (a schedule paced at the measured capacity). Agents keep their
+ * results and retry: nothing is lost.
  */
 export const sheddingPlugin = fp(
   async (app: FastifyInstance, opts: SheddingOptions) => {
-    const random = opts.random ?? Math.random;
-    let inFlight = 0;
-    let shed = 0;
-    let busy = false;
-    let arrivals = 0;
+    const windowMs = opts.windowMs ?? 250;
+    const admission = new IngestAdmission({
+      maxInFlight: opts.maxInFlightIngest,
+      retryAfterMinS: opts.retryAfterMinS,
+      retryAfterMaxS: opts.retryAfterMaxS,
+      maxEventLoopUtilization: opts.maxEventLoopUtilization,
+      random: opts.random ?? Math.random,
+    });
+    // Windows close on a timer when ingest is quiet, and on the next arrival when it is not: under
+    // a storm one pass of the event loop's poll phase can serve thousands of requests back to back,
+    // and timers wait until it ends.
     let last = performance.eventLoopUtilization();
-    const timer = setInterval(() => {
+    let lastAt = performance.now();
+    const tick = () => {
+      const at = performance.now();
+      if (at - lastAt < windowMs) return;
       const now = performance.eventLoopUtilization();
-      // Busy means a storm of ingest requests is what keeps the loop saturated, not a long report
-      // query or a handful of agents: both conditions must hold over the window.
-      busy =
-        performance.eventLoopUtilization(now, last).utilization > opts.maxEventLoopUtilization &&
-        arrivals >= SHED_MIN_ARRIVALS;
-      arrivals = 0;
+      admission.window(at, performance.eventLoopUtilization(now, last).utilization);
       last = now;
-    }, opts.windowMs ?? 250);
+      lastAt = at;
+    };
+    const timer = setInterval(tick, windowMs);
     timer.unref();
     app.addHook('onClose', async () => clearInterval(timer));
-    app.decorate('shedding', { inFlight: () => inFlight, shed: () => shed, busy: () => busy });
+    app.decorate('shedding', {
+      inFlight: () => admission.state.inFlight,
+      shed: () => admission.state.shed,
+      busy: () => admission.state.saturated,
+      state: () => admission.state,
+    });
+    const isIngest = (req: FastifyRequest) => req.routeOptions.url === INGEST_URL && req.method === 'POST';
     app.addHook('onRequest', async (req) => {
-      if (req.routeOptions.url !== INGEST_URL || req.method !== 'POST') return;
-      arrivals++;
-      if (inFlight >= opts.maxInFlightIngest || busy) {
-        shed++;
-        const span = Math.max(0, opts.retryAfterMaxS - opts.retryAfterMinS);
-        const retryAfterS = opts.retryAfterMinS + Math.floor(random() * (span + 1));
+      if (!isIngest(req)) return;
+      tick();
+      const d = admission.arrive(performance.now());
+      if (!d.admit) {
         throw new HatangError('HATANG_ERR_RATE_LIMITED', 'collector is busy; retry after the time given', {
           hint: 'Agents retry by themselves; nothing is lost.',
-          details: { retryAfterS },
+          details: { retryAfterS: d.retryAfterS },
         });
       }
-      inFlight++;
-      (req as { hatangCounted?: boolean }).hatangCounted = true;
+      (req as Marked)[ADMITTED] = true;
     });
-    app.addHook('onResponse', async (req) => {
-      if ((req as { hatangCounted?: boolean }).hatangCounted) inFlight--;
+    // The handler's share of the loop: from the parsed body to the answer being serialised (the
+    // token check, validation and the SQLite transaction run there, back to back).
+    app.addHook('preValidation', async (req) => {
+      if ((req as Marked)[ADMITTED]) (req as Marked)[HANDLING] = performance.now();
     });
-    // A client that disconnects mid-request still frees its slot.
-    app.addHook('onRequestAbort', async (req) => {
-      const r = req as { hatangCounted?: boolean };
-      if (r.hatangCounted) {
-        r.hatangCounted = false;
-        inFlight--;
+    app.addHook('onSend', async (req) => {
+      const r = req as Marked;
+      if (r[HANDLING] !== undefined) {
+        admission.served(performance.now() - r[HANDLING]);
+        r[HANDLING] = undefined;
       }
     });
+    // Once per admitted request: its answer went out, or its client went away first.
+    const release = async (req: FastifyRequest) => {
+      const r = req as Marked;
+      if (!r[ADMITTED]) return;
+      r[ADMITTED] = false;
+      admission.complete();
+    };
+    app.addHook('onResponse', release);
+    app.addHook('onRequestAbort', release);
   },
   { name: 'hatang-shedding' },
 );

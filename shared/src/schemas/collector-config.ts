@@ -56,6 +56,12 @@ export const CollectorConfigSchema = Type.Object(
       {
         host: Type.String({ minLength: 1, description: 'Address to listen on.' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port; 0 picks a free one.' }),
+        backlog: Type.Integer({
+          minimum: 1,
+          maximum: 65535,
+          description:
+            'Listen backlog: connections the kernel holds until the collector accepts them (capped by net.core.somaxconn). Past it a connecting agent waits in SYN retransmission (1, 3, 7, 15 s …).',
+        }),
       },
       strict,
     ),
@@ -81,17 +87,19 @@ export const CollectorConfigSchema = Type.Object(
         retryAfterMinS: Type.Integer({
           minimum: 1,
           maximum: 3600,
-          description: 'Smallest Retry-After given when shedding, s.',
+          description: 'Smallest Retry-After given when shedding, s: the first slot of the return schedule.',
         }),
         retryAfterMaxS: Type.Integer({
           minimum: 1,
           maximum: 3600,
-          description: 'Largest Retry-After given when shedding, s.',
+          description:
+            'Largest Retry-After given when shedding, s: past it the schedule is full and agents draw at random within [min, max].',
         }),
         maxEventLoopUtilization: Type.Number({
           minimum: 0.1,
           maximum: 1,
-          description: 'Event-loop utilisation over 250 ms above which new ingest requests are shed (1 disables).',
+          description:
+            'Event-loop utilisation over 250 ms above which ingest may use only half of the loop and the excess is answered 429 (1 disables).',
         }),
       },
       strict,
@@ -413,11 +421,11 @@ export const CollectorConfigSchema = Type.Object(
 export type CollectorConfig = Static<typeof CollectorConfigSchema>;
 
 export const COLLECTOR_CONFIG_DEFAULTS: CollectorConfig = {
-  server: { host: '127.0.0.1', port: 8080 },
+  server: { host: '127.0.0.1', port: 8080, backlog: 4096 },
   dataDir: './data',
   role: 'all',
   log: { level: 'info' },
-  load: { maxInFlightIngest: 32, retryAfterMinS: 5, retryAfterMaxS: 60, maxEventLoopUtilization: 0.9 },
+  load: { maxInFlightIngest: 32, retryAfterMinS: 1, retryAfterMaxS: 120, maxEventLoopUtilization: 0.9 },
   ndt7: {
     enabled: true,
     maxConcurrent: NDT7_DEFAULT_MAX_CONCURRENT,

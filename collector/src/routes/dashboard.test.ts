@@ -208,7 +208,10 @@ describe('dashboard login and sessions', () => {
     expect(page.body).toMatch(/data-col="oldest-queued" title="10\/03\/2025 14:00 \(UTC\+7\)">2 ngày</);
     const csv = parseCsv((await app.inject({ url: '/agents?format=csv&table=agents', headers })).body.slice(1));
     const head = csv[0]!.fields;
-    const cols = ['Chờ gửi', 'Chờ lâu nhất', 'Kết quả lỗi lưu tại trạm', 'Kết quả bị bỏ'].map((h) => head.indexOf(h));
+    // Grouped under the outbox heading, which the CSV header carries as "group: label".
+    const cols = ['Chờ gửi', 'Chờ lâu nhất', 'Kết quả lỗi', 'Bị bỏ'].map((h) =>
+      head.indexOf(`Hàng đợi tại trạm: ${h}`),
+    );
     expect(cols.every((i) => i > 0)).toBe(true);
     const row = (name: string) => {
       const r = csv.find((x) => x.fields[0] === name)!.fields;

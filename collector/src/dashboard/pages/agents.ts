@@ -234,9 +234,11 @@ export function agentColumns(ctx: PageContext, opts: AgentTableOptions): Column<
  */
 function outboxColumns(ctx: PageContext): Column<AgentView>[] {
   const { t } = ctx;
+  const group = t('col.outbox');
   return [
     {
       id: 'queued',
+      group,
       label: t('col.queued'),
       kind: 'number',
       help: t('col.queued.help'),
@@ -244,6 +246,7 @@ function outboxColumns(ctx: PageContext): Column<AgentView>[] {
     },
     {
       id: 'oldest-queued',
+      group,
       label: t('col.oldestQueued'),
       kind: 'datetime',
       help: t('col.oldestQueued.help'),
@@ -260,6 +263,7 @@ function outboxColumns(ctx: PageContext): Column<AgentView>[] {
     },
     {
       id: 'dead-letters',
+      group,
       label: t('col.agentDeadLetters'),
       kind: 'number',
       help: t('col.agentDeadLetters.help'),
@@ -268,6 +272,7 @@ function outboxColumns(ctx: PageContext): Column<AgentView>[] {
     },
     {
       id: 'dropped',
+      group,
       label: t('col.dropped'),
       kind: 'number',
       help: t('col.dropped.help'),

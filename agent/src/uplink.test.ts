@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { Result } from '@hatang/shared';
+import { type AgentStatus, IngestEnvelope, type Result, Validator } from '@hatang/shared';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from './log.js';
@@ -12,7 +12,11 @@ import { Outbox } from './outbox/outbox.js';
 import { ManualClock } from './testing.js';
 import { parseRetryAfter, Uplink } from './uplink.js';
 
-type Handler = (body: { results: Result[] }, req: IncomingMessage, res: ServerResponse) => void;
+type Handler = (
+  body: { results: Result[]; agentStatus?: AgentStatus },
+  req: IncomingMessage,
+  res: ServerResponse,
+) => void;
 
 let dir: string;
 let server: Server;
@@ -112,6 +116,44 @@ describe('uplink', () => {
     expect(outbox.depth().count).toBe(0);
     expect(bytes).toHaveLength(3);
     expect(bytes.every((b) => b > 600)).toBe(true);
+    outbox.close();
+  });
+
+  it('sends the outbox status with every batch: what waits behind it, dead letters, drops', async () => {
+    const seen: AgentStatus[] = [];
+    const envelope = new Validator(IngestEnvelope);
+    handler = (b, req, res) => {
+      expect(envelope.explain(b)).toBeUndefined();
+      seen.push(b.agentStatus!);
+      // The first result of the first batch is refused: a dead letter at the next push.
+      if (seen.length === 1) {
+        json(res, 200, {
+          accepted: b.results.slice(1).map((r) => r.id),
+          duplicate: [],
+          rejected: [{ id: b.results[0]!.id, code: 'HATANG_ERR_VALIDATION', message: 'bad' }],
+        });
+      } else ackAll(b, req, res);
+    };
+    const { outbox, up } = setup(7, { batchSize: 3 });
+    const queued = outbox.peek(10);
+    outbox.set('outbox.dropped', '4');
+    await up.drain();
+    expect(seen).toEqual([
+      {
+        queued: 4,
+        oldestQueued: { startedAt: queued[3]!.startedAt, clock: queued[3]!.clock },
+        deadLetters: 0,
+        dropped: 4,
+      },
+      {
+        queued: 1,
+        oldestQueued: { startedAt: queued[6]!.startedAt, clock: queued[6]!.clock },
+        deadLetters: 1,
+        dropped: 4,
+      },
+      // The last batch empties the outbox: nothing waits behind it.
+      { queued: 0, deadLetters: 1, dropped: 4 },
+    ]);
     outbox.close();
   });
 

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import {
+  type AgentStatus,
   API_PREFIX,
   HatangError,
   type IngestEnvelope,
@@ -132,6 +133,19 @@ export class Uplink {
     return { kind: 'retry', afterMs: wait, reason };
   }
 
+  /**
+   * The outbox status block sent with each batch (docs/protocol.md §1.1). It only informs the
+   * dashboard, so a failure to read it never holds delivery up: the batch goes without it.
+   */
+  #status(inBatch: number): AgentStatus | undefined {
+    try {
+      return this.#o.outbox.status(inBatch);
+    } catch (err) {
+      this.#o.log.warn({ err }, 'could not read the outbox status; sending the batch without it');
+      return undefined;
+    }
+  }
+
   /** Send one batch. */
   async pushOnce(signal?: AbortSignal): Promise<PushOutcome> {
     const batch = this.#o.outbox.peek(this.#batchSize);
@@ -143,6 +157,8 @@ export class Uplink {
       clock: this.#o.clock.stamp(),
       results: batch as unknown as IngestEnvelope['results'],
     };
+    const agentStatus = this.#status(batch.length);
+    if (agentStatus) env.agentStatus = agentStatus;
     const body = gzipSync(JSON.stringify(env));
     let status: number;
     let text: string;

@@ -10,6 +10,7 @@ export { type BuildAppOptions, buildApp, type Role } from './app.js';
 export { COLLECTOR_CONFIG_SPEC, loadCollectorConfig } from './config.js';
 export { parseCsv, toCsv } from './csv.js';
 export {
+  DEMO_BACKLOG,
   DEMO_DISTRICTS,
   DEMO_XSS_AGENT,
   DEMO_XSS_COMMUNE,

@@ -263,6 +263,12 @@ export const DEFAULT_TEST_SCHEDULE: Readonly<Record<string, TestScheduleDefault>
  */
 export const OUTBOX_MEMORY_HOLD_MAX = 1000;
 
+/**
+ * Largest count an ingest envelope's `agentStatus` may carry (queued results, dead letters,
+ * dropped results): far above what an outbox holds, small enough for any integer column.
+ */
+export const MAX_AGENT_STATUS_COUNT = 1_000_000_000;
+
 /** The scheduler re-reads the wall clock at least this often, ms, so a clock step (NTP) is noticed. */
 export const SCHEDULER_MAX_SLEEP_MS = 60_000;
 

@@ -113,8 +113,8 @@ export function ipv6Result(o: Common & { works: boolean }) {
   };
 }
 
-/** POST one batch to a collector; returns the status and parsed body. */
-export async function ingest(url: string, token: string, results: unknown[]) {
+/** POST one batch to a collector; returns the status and parsed body. `extra` adds envelope fields (agentStatus). */
+export async function ingest(url: string, token: string, results: unknown[], extra: Record<string, unknown> = {}) {
   const res = await fetch(`${url}/api/v1/results`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -123,6 +123,7 @@ export async function ingest(url: string, token: string, results: unknown[]) {
       sentAt: new Date().toISOString(),
       clock: { bootId: BOOT, uptimeMs: 5_000_000 },
       results,
+      ...extra,
     }),
   });
   return { status: res.status, body: (await res.json()) as any };

@@ -66,11 +66,22 @@ describe('agent → collector', () => {
       expect(r.status, JSON.stringify(r.error)).toBe('ok');
       outbox.enqueue(r, clock.now());
     }
-    const up = new Uplink({ collectorUrl: c.url, token, outbox, clock, log });
+    // One result per push, so the first push leaves the speed result waiting behind it.
+    const up = new Uplink({ collectorUrl: c.url, token, outbox, clock, log, batchSize: 1 });
+    expect(c.app.repo.agentStatus(id)).toBeUndefined();
+    expect(await up.pushOnce()).toMatchObject({ kind: 'sent', accepted: 1 });
+    const waiting = c.app.repo.agentStatus(id);
+    expect(waiting).toMatchObject({ queued: 1, oldestTrusted: true, deadLetters: 0, dropped: 0 });
     const d = await up.drain();
-    expect(d).toMatchObject({ accepted: 2, duplicate: 0, rejected: 0, last: { kind: 'empty' } });
+    expect(d).toMatchObject({ accepted: 1, duplicate: 0, rejected: 0, last: { kind: 'empty' } });
     expect(outbox.depth().count).toBe(0);
     outbox.close();
+    // The push that emptied the outbox says nothing waits any more.
+    expect(c.app.repo.agentStatus(id)).toMatchObject({ queued: 0, oldestQueuedAt: null, deadLetters: 0, dropped: 0 });
+    // The waiting result's start was re-based from its boot id and uptime, like the result itself
+    // (within the transit time the two batches' stamps may differ by).
+    const speedAt = (c.app.db.prepare("SELECT started_at FROM results WHERE kind = 'speed'").get() as any).started_at;
+    expect(Math.abs((waiting?.oldestQueuedAt as number) - speedAt)).toBeLessThan(1_000);
 
     const rows = c.app.db
       .prepare('SELECT agent_id, kind, download_bps, upload_bps, latency_ms, time_trusted FROM results ORDER BY kind')

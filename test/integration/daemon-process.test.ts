@@ -216,7 +216,7 @@ describe('the agent process', () => {
   it('a result the collector rejects ends in the dead-letter table and shows in `status`', async () => {
     const c = await startCollector();
     cleanup.push(() => c.close());
-    const { token } = c.addAgent();
+    const { id, token } = c.addAgent();
     const cfg = config(c, token);
     const good = syntheticResult();
     const bad = syntheticResult({ network: { access: 'satellite', family: 4 } });
@@ -251,6 +251,16 @@ describe('the agent process', () => {
     expect(text.stdout).toMatch(/^dead letters 1$/m);
     expect(text.stdout).toContain(`latency ${bad.id}`);
     expect(text.stdout).toContain('HATANG_ERR_VALIDATION /network/access must be one of "fixed", "mobile"');
+
+    // Every push carries the outbox status: the first was sent before the collector refused
+    // anything, the next one reports the dead letter it left behind.
+    expect(c.app.repo.agentStatus(id)).toMatchObject({ queued: 0, oldestQueuedAt: null, deadLetters: 0, dropped: 0 });
+    const again = Outbox.inDir(join(dir, 'state'));
+    again.enqueue(syntheticResult(), Date.now());
+    again.close();
+    const next = await runAgent(['push', '-c', cfg, '--json']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(c.app.repo.agentStatus(id)).toMatchObject({ queued: 0, oldestQueuedAt: null, deadLetters: 1, dropped: 0 });
   });
 
   const root = process.getuid?.() === 0;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createAccountStore,
+  DEMO_BACKLOG,
   DEMO_DISTRICTS,
   DEMO_XSS_AGENT,
   DEMO_XSS_COMMUNE,
@@ -195,6 +196,8 @@ describe('dashboard in Chromium', () => {
         sentAt: new Date(NOW).toISOString(),
         clock: { bootId: 'b', uptimeMs: 1000 },
         results: [{ id: '01958a00-0000-7000-8000-000000000001', kind: 'speed', status: 'ok' }],
+        // As its version does: the status as it stood before this answer.
+        ...(refused.outbox ? { agentStatus: { queued: 0, deadLetters: 0, dropped: 0 } } : {}),
       }),
     });
     expect(((await bad.json()) as { rejected: unknown[] }).rejected).toHaveLength(1);
@@ -367,6 +370,43 @@ describe('dashboard in Chromium', () => {
     const col = head.indexOf('Kết quả bị từ chối (7 ngày)');
     expect(col).toBeGreaterThan(0);
     expect(rows.filter((r) => r[col] !== '0').map((r) => [r[0], r[col]])).toEqual([[refusedAgent, '1']]);
+    // The outbox as each agent reported it with its latest batch: the backlog agent's figures,
+    // zeros from the other current agents, nothing ("—") from agents of the older version.
+    const cols = ['Chờ gửi', 'Chờ lâu nhất', 'Kết quả lỗi', 'Bị bỏ'].map((h) => head.indexOf(h));
+    expect(await page.textContent('table#agents thead th.group')).toBe('Hàng đợi tại trạm');
+    expect(cols.every((i) => i > col)).toBe(true);
+    const outboxOf = (r: string[]) => cols.map((i) => r[i]);
+    const withStatus = demo.agents.filter((a) => a.outbox);
+    expect(withStatus.length).toBeGreaterThan(1);
+    expect(withStatus.length).toBeLessThan(demo.agents.length);
+    for (const a of demo.agents) {
+      const row = rows.find((r) => r[0] === a.name);
+      expect(row, a.name).toBeTruthy();
+      const want =
+        a === demo.backlogAgent
+          ? [
+              String(DEMO_BACKLOG.backlog.queued),
+              '2 ngày',
+              String(DEMO_BACKLOG.deadLetters),
+              String(DEMO_BACKLOG.dropped),
+            ]
+          : a.outbox
+            ? ['0', '—', '0', '0']
+            : ['—', '—', '—', '—'];
+      expect(outboxOf(row as string[]), a.name).toEqual(want);
+    }
+    // Its oldest waiting result, re-based on the collector clock, in Vietnam time on hover.
+    const stored = c.app.repo.agentStatus(demo.backlogAgent.id);
+    expect(stored?.oldestTrusted).toBe(true);
+    const vn = new Date((stored?.oldestQueuedAt as number) + 7 * 3_600_000).toISOString();
+    const title = `${vn.slice(8, 10)}/${vn.slice(5, 7)}/${vn.slice(0, 4)} ${vn.slice(11, 16)} (UTC+7)`;
+    expect(await page.getAttribute('table#agents tr.attention td[data-col="oldest-queued"]', 'title')).toBe(title);
+    // Highlighted for its dead letters and its two-day backlog; the silent agent stays red.
+    const attention = await page.$$eval('table#agents tr.attention td[data-col="agent"]', (l) =>
+      l.map((td) => td.textContent),
+    );
+    expect(attention).toEqual([demo.backlogAgent.name]);
+    expect(await page.textContent('table#agents tr.attention td[data-col="oldest-queued"]')).toBe('2 ngày');
     await expectCsvMatchesTable('agents');
     await shot('agents');
   });

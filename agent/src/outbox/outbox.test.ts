@@ -96,6 +96,44 @@ describe('outbox', () => {
     o.close();
   });
 
+  it('status(): what stays queued behind a batch, its oldest with its own times, dead letters and drops', () => {
+    const o = Outbox.inDir(dir, { maxBytes: 3_000 });
+    const empty = o.status(0);
+    expect(empty).toEqual({ queued: 0, deadLetters: 0, dropped: 0 });
+    const rs = Array.from({ length: 5 }, (_, i) =>
+      fakeResult({
+        startedAt: new Date(Date.UTC(2026, 10, 20, i)).toISOString(),
+        clock: { bootId: `boot-${i}`, uptimeMs: 1000 + i },
+      }),
+    );
+    for (const [i, r] of rs.entries()) o.enqueue(r, 10 + i);
+    // Nothing sent yet: all five wait, the first queued is the oldest.
+    expect(o.status(0)).toEqual({
+      queued: 5,
+      oldestQueued: { startedAt: rs[0]!.startedAt, clock: rs[0]!.clock },
+      deadLetters: 0,
+      dropped: 0,
+    });
+    // A batch of two on its way: three stay behind it, the third is next.
+    expect(o.status(2)).toMatchObject({
+      queued: 3,
+      oldestQueued: { startedAt: rs[2]!.startedAt, clock: rs[2]!.clock },
+    });
+    // The whole queue in the batch: nothing waits behind it.
+    expect(o.status(5)).toEqual({ queued: 0, deadLetters: 0, dropped: 0 });
+    expect(o.status(500)).toEqual({ queued: 0, deadLetters: 0, dropped: 0 });
+    // One refused, one acknowledged.
+    o.settle([rs[0]!.id], [{ id: rs[1]!.id, code: 'HATANG_ERR_VALIDATION', message: 'bad' }], 20);
+    expect(o.status(0)).toMatchObject({ queued: 3, deadLetters: 1, oldestQueued: { startedAt: rs[2]!.startedAt } });
+    // Past the disk bound the oldest are dropped, and counted.
+    for (let i = 0; i < 10; i++) o.enqueue(fakeResult({ pad: 500 }), 30 + i);
+    const st = o.status(0);
+    expect(st.dropped).toBeGreaterThan(0);
+    expect(st.dropped).toBe(o.stats().dropped);
+    expect(st.queued).toBe(o.depth().count);
+    o.close();
+  });
+
   it('keeps at most maxDeadLetters, newest first', () => {
     const o = Outbox.inDir(dir, { maxDeadLetters: 10 });
     for (let i = 0; i < 25; i++) {
@@ -179,6 +217,13 @@ describe('a full disk (SQLite cannot write)', () => {
     expect(o.stats().held).toBe(o.held());
     const batch = o.peek(100);
     expect(batch.map((r) => r.id)).toEqual([first, ...big].map((r) => r.id));
+    // status() counts held results too, and finds the next one in memory past the stored ones.
+    const stored = o.depth().count - o.held();
+    expect(o.status(0).queued).toBe(21);
+    expect(o.status(stored + 1)).toMatchObject({
+      queued: 21 - stored - 1,
+      oldestQueued: { startedAt: big[stored]!.startedAt, clock: big[stored]!.clock },
+    });
     // Acknowledged held results are forgotten even though the file cannot be written.
     const heldIds = big.slice(-3).map((r) => r.id);
     o.settle(heldIds, [], 3);

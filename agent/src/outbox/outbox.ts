@@ -1,6 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HatangError, MAX_INGEST_BODY_BYTES, OUTBOX_MEMORY_HOLD_MAX, type Result } from '@hatang/shared';
+import {
+  type AgentStatus,
+  HatangError,
+  MAX_AGENT_STATUS_COUNT,
+  MAX_INGEST_BODY_BYTES,
+  OUTBOX_MEMORY_HOLD_MAX,
+  type Result,
+} from '@hatang/shared';
 import Database from 'better-sqlite3';
 
 /**
@@ -193,6 +200,13 @@ export class Outbox {
       ),
       oldestRows: this.db.prepare('SELECT seq, size FROM outbox ORDER BY seq LIMIT ?'),
       delUpTo: this.db.prepare('DELETE FROM outbox WHERE seq <= ?'),
+      count: this.db.prepare('SELECT count(*) AS n FROM outbox'),
+      // The k-th queued result's times, read from its JSON without parsing the whole body.
+      nthStamp: this.db.prepare(
+        `SELECT json_extract(body, '$.startedAt') AS startedAt, json_extract(body, '$.clock.bootId') AS bootId,
+                json_extract(body, '$.clock.uptimeMs') AS uptimeMs
+           FROM outbox ORDER BY seq LIMIT 1 OFFSET ?`,
+      ),
       deadCount: this.db.prepare('SELECT count(*) AS n FROM dead_letters'),
       deadList: this.db.prepare(
         'SELECT id, kind, created_at, failed_at, code, message FROM dead_letters ORDER BY failed_at DESC, id LIMIT ?',
@@ -430,6 +444,41 @@ export class Outbox {
       deadLetters: this.deadLetterCount(),
       fileBytes,
     };
+  }
+
+  /**
+   * The status block an ingest envelope carries (docs/protocol.md §1.1): what stays queued once
+   * the first `inBatch` results (the batch being sent, as peek() listed them) are acknowledged,
+   * the oldest of those with its own times, the dead letters kept and the results dropped.
+   * Cheap enough for every push: two counts, one row found by position, one kv read.
+   */
+  status(inBatch: number): AgentStatus {
+    const stored = (this.#s.count.get() as { n: number }).n;
+    const queued = Math.max(0, stored + this.#held.length - inBatch);
+    const cap = (n: number) => Math.min(MAX_AGENT_STATUS_COUNT, n);
+    const out: AgentStatus = {
+      queued: cap(queued),
+      deadLetters: cap(this.deadLetterCount()),
+      dropped: cap(Number(this.get('outbox.dropped') ?? 0) + this.#heldDropped),
+    };
+    if (queued === 0) return out;
+    // peek() lists stored results first, then held ones, so the next to go is at position inBatch.
+    let oldest: { startedAt: unknown; bootId: unknown; uptimeMs: unknown } | undefined;
+    if (inBatch < stored) {
+      oldest = this.#s.nthStamp.get(inBatch) as typeof oldest;
+    } else {
+      const held = this.#held[inBatch - stored]?.result;
+      if (held) oldest = { startedAt: held.startedAt, bootId: held.clock.bootId, uptimeMs: held.clock.uptimeMs };
+    }
+    if (
+      oldest &&
+      typeof oldest.startedAt === 'string' &&
+      typeof oldest.bootId === 'string' &&
+      typeof oldest.uptimeMs === 'number'
+    ) {
+      out.oldestQueued = { startedAt: oldest.startedAt, clock: { bootId: oldest.bootId, uptimeMs: oldest.uptimeMs } };
+    }
+    return out;
   }
 
   deadLetterCount(): number {

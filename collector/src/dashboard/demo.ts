@@ -7,7 +7,9 @@ import { type SeedAgentPlan, type SeedOutcome, seedRandom, seedThroughIngest } f
  * A realistic dashboard data set on a running collector: four districts of the Son La list, five
  * communes each (plus one commune whose name is markup, to prove escaping), a fixed agent at every
  * commune and a mobile one at some, some communes below the plan's targets, one agent silent for
- * three days, `weeks` weeks of results pushed through the ingest API.
+ * three days, one whose latest batch left a two-day backlog, dead letters and dropped results in
+ * its outbox, agents of the older version (0.1.0) sending no outbox status, `weeks` weeks of
+ * results pushed through the ingest API.
  */
 
 export const DEMO_DISTRICTS = ['116', '118', '123', '126'] as const;
@@ -25,6 +27,8 @@ export interface DemoData {
   agents: DemoAgent[];
   communes: Array<{ code: string; name: string; districtCode: string }>;
   silentAgent: DemoAgent;
+  /** Reports a backlog with its latest batch: BACKLOG below. */
+  backlogAgent: DemoAgent;
   outcome: SeedOutcome;
 }
 
@@ -42,6 +46,13 @@ export interface DemoOptions {
 }
 
 const ISPS = ['VNPT', 'Viettel', 'FPT Telecom', 'MobiFone'];
+
+/** The outbox status the backlog agent sends with its latest batch. */
+export const DEMO_BACKLOG = {
+  deadLetters: 2,
+  dropped: 5,
+  backlog: { queued: 37, oldestAgoMs: 2 * 86_400_000 },
+} as const;
 
 export async function seedDashboardDemo(o: DemoOptions): Promise<DemoData> {
   const { app } = o;
@@ -95,6 +106,8 @@ export async function seedDashboardDemo(o: DemoOptions): Promise<DemoData> {
         ipv6: i % 4 !== 3,
         agentVersion: i % 5 === 4 ? '0.1.0' : '0.2.0',
       };
+      // 0.1.0 predates the outbox status block in the envelope.
+      if (a.agentVersion !== '0.1.0') a.outbox = { deadLetters: 0, dropped: 0 };
       agents.push(a);
       return a;
     };
@@ -107,6 +120,11 @@ export async function seedDashboardDemo(o: DemoOptions): Promise<DemoData> {
   // The second agent of district 118 went silent three days ago.
   const silentAgent = agents.find((a) => a.districtCode === '118' && a.access === 'fixed') as DemoAgent;
   silentAgent.silentFrom = o.now - 3 * 86_400_000;
+  // A fixed agent of district 126 whose latest batch left a backlog behind it.
+  const backlogAgent = agents.find(
+    (a) => a.districtCode === '126' && a.access === 'fixed' && a.outbox !== undefined,
+  ) as DemoAgent;
+  backlogAgent.outbox = { ...DEMO_BACKLOG, backlog: { ...DEMO_BACKLOG.backlog } };
   app.stats.invalidate();
   const outcome = await seedThroughIngest({
     url: o.url,
@@ -117,5 +135,5 @@ export async function seedDashboardDemo(o: DemoOptions): Promise<DemoData> {
     pushEveryH: o.pushEveryH ?? 24,
     ...(o.setClock ? { setClock: o.setClock } : {}),
   });
-  return { agents, communes, silentAgent, outcome };
+  return { agents, communes, silentAgent, backlogAgent, outcome };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvDateTime, formatAgo, formatDateTime, formatNumber, mbps, round } from './format.js';
+import { csvDateTime, formatAge, formatAgo, formatDateTime, formatNumber, mbps, round } from './format.js';
 
 describe('format', () => {
   it('rounds half away from zero', () => {
@@ -25,5 +25,14 @@ describe('format', () => {
     expect(formatAgo(now - 3 * 3_600_000, now, 'en')).toBe('3 hours ago');
     expect(formatAgo(now - 3 * 3_600_000, now, 'vi')).toBe('3 giờ trước');
     expect(formatAgo(now - 5 * 86_400_000, now, 'en')).toBe('5 days ago');
+  });
+  it('says how long something has waited, as a duration', () => {
+    const now = Date.parse('2025-03-12T12:00:00Z');
+    expect(formatAge(now - 10_000, now, 'vi')).toBe('1 phút');
+    expect(formatAge(now + 60_000, now, 'en')).toBe('1 minute');
+    expect(formatAge(now - 12 * 60_000, now, 'en')).toBe('12 minutes');
+    expect(formatAge(now - 30 * 3_600_000, now, 'vi')).toBe('30 giờ');
+    expect(formatAge(now - 2 * 86_400_000, now, 'vi')).toBe('2 ngày');
+    expect(formatAge(now - 9 * 86_400_000, now, 'en')).toBe('9 days');
   });
 });

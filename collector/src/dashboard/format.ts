@@ -89,3 +89,25 @@ export function formatAgo(ms: number, now: number, lang: Lang): string {
   if (a < 86_400 * 2) return f.format(Math.round(s / 3600), 'hour');
   return f.format(Math.round(s / 86_400), 'day');
 }
+
+const ageFormats = new Map<string, Intl.NumberFormat>();
+/**
+ * How long something has waited, as a duration: "12 phút" / "5 giờ" / "3 ngày" ("12 minutes" …).
+ * Minutes below an hour (at least 1), hours below two days, then days; never negative.
+ */
+export function formatAge(ms: number, now: number, lang: Lang): string {
+  const s = Math.max(0, (now - ms) / 1000);
+  const [n, unit]: [number, string] =
+    s < 3600
+      ? [Math.max(1, Math.round(s / 60)), 'minute']
+      : s < 86_400 * 2
+        ? [Math.round(s / 3600), 'hour']
+        : [Math.round(s / 86_400), 'day'];
+  const k = `${lang}:${unit}`;
+  let f = ageFormats.get(k);
+  if (!f) {
+    f = new Intl.NumberFormat(LOCALE[lang], { style: 'unit', unit, unitDisplay: 'long' });
+    ageFormats.set(k, f);
+  }
+  return f.format(n);
+}

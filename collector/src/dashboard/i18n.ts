@@ -154,7 +154,7 @@ const vi = {
 
   'agents.title': 'Trạm đo',
   'agents.lead':
-    'Trạm mất liên lạc (không gửi kết quả quá {hours} giờ) được tô đỏ ở đầu bảng. Cần kiểm tra nguồn điện và đường truyền tại xã.',
+    'Trạm mất liên lạc (không gửi kết quả quá {hours} giờ) được tô đỏ ở đầu bảng. Cần kiểm tra nguồn điện và đường truyền tại xã. Trạm giữ kết quả lỗi hoặc có kết quả chờ gửi quá 1 ngày được tô vàng.',
   'agents.silentCount': '{n} trạm mất liên lạc',
 
   'ipv6.title': 'Sẵn sàng IPv6',
@@ -174,6 +174,18 @@ const vi = {
     'Chỉ có {n} phép đo trong tuần (cần {floor}): chưa đủ để đánh giá chính thức (Công văn 5691/BTTTT-CVT).',
   'flag.lowSamples.note': '* Ít hơn {floor} phép đo trong tuần: số liệu tham khảo, chưa đủ để đánh giá chính thức.',
   'col.lag.help': 'Thời gian từ lúc đo đến lúc máy chủ nhận kết quả gần nhất của trạm.',
+  'col.outbox': 'Hàng đợi tại trạm',
+  'col.queued': 'Chờ gửi',
+  'col.queued.help': 'Số kết quả còn trong hàng đợi của trạm sau lần gửi gần nhất (theo trạm báo).',
+  'col.oldestQueued': 'Chờ lâu nhất',
+  'col.oldestQueued.help':
+    'Kết quả chờ gửi lâu nhất được đo cách đây bao lâu (rê chuột để xem giờ Việt Nam). Quá 1 ngày được tô vàng.',
+  'col.agentDeadLetters': 'Kết quả lỗi',
+  'col.agentDeadLetters.help':
+    'Kết quả bị máy chủ từ chối mà trạm đang giữ lại (theo trạm báo). Khác 0: kiểm tra phiên bản và đồng hồ của trạm.',
+  'col.dropped': 'Bị bỏ',
+  'col.dropped.help': 'Kết quả trạm đã bỏ, không gửi được vì hàng đợi đầy (cộng dồn).',
+  'agents.attentionCount': '{n} trạm cần kiểm tra hàng đợi',
   'kpi.latency': 'Độ trễ trung vị',
   'kpi.ipv6': 'IPv6 tại xã',
   'kpi.agents': 'Trạm đo',
@@ -331,7 +343,7 @@ const en: Record<MsgKey, string> = {
 
   'agents.title': 'Agents',
   'agents.lead':
-    'Silent agents (nothing received for more than {hours} hours) are shown in red at the top. Check the power and the line at the commune.',
+    'Silent agents (nothing received for more than {hours} hours) are shown in red at the top. Check the power and the line at the commune. Agents keeping dead letters or with a result waiting over a day are shown in yellow.',
   'agents.silentCount': 'silent: {n}',
 
   'ipv6.title': 'IPv6 readiness',
@@ -352,6 +364,18 @@ const en: Record<MsgKey, string> = {
   'flag.lowSamples.note':
     '* Fewer than {floor} tests in the week: indicative only, not enough for the official assessment.',
   'col.lag.help': 'Time from the measurement to the collector receiving the agent’s latest result.',
+  'col.outbox': 'Agent outbox',
+  'col.queued': 'Queued',
+  'col.queued.help': 'Results still in the agent’s outbox after its latest batch, as the agent reported.',
+  'col.oldestQueued': 'Oldest',
+  'col.oldestQueued.help':
+    'How long ago the oldest waiting result was measured (Vietnam time on hover). Over a day: shown in yellow.',
+  'col.agentDeadLetters': 'Dead letters',
+  'col.agentDeadLetters.help':
+    'Results the collector refused that the agent keeps, as the agent reported. Not 0: check the agent’s version and clock.',
+  'col.dropped': 'Dropped',
+  'col.dropped.help': 'Results the agent dropped unsent because its outbox was full (running total).',
+  'agents.attentionCount': 'outbox needs a look: {n}',
   'kpi.latency': 'Median latency',
   'kpi.ipv6': 'IPv6 at the commune',
   'kpi.agents': 'Agents',

@@ -24,6 +24,13 @@ export interface SeedAgentPlan {
   /** The commune's line has IPv6. */
   ipv6: boolean;
   agentVersion?: string;
+  /**
+   * The outbox status its batches carry (the envelope's agentStatus, docs/protocol.md §1.1);
+   * absent: none, like an agent from before the status block. Every batch reports nothing waiting
+   * behind it except the agent's last one when `backlog` is set: then `queued` results wait, the
+   * oldest measured `oldestAgoMs` before that batch was sent.
+   */
+  outbox?: { deadLetters: number; dropped: number; backlog?: { queued: number; oldestAgoMs: number } };
 }
 
 export interface SeededSpeed {
@@ -300,6 +307,8 @@ export async function seedThroughIngest(o: SeedOptions): Promise<SeedOutcome> {
     flush();
   }
   pushes.sort((x, y) => x.at - y.at);
+  const lastPush = new Map<string, Push>();
+  for (const p of pushes) lastPush.set(p.agent.id, p);
   let accepted = 0;
   const bootAt = new Map<string, number>();
   for (const a of o.agents) bootAt.set(a.id, o.from - DAY - Math.round(r() * DAY));
@@ -310,6 +319,23 @@ export async function seedThroughIngest(o: SeedOptions): Promise<SeedOutcome> {
       (q.result as { clock: unknown }).clock = { bootId, uptimeMs: Math.max(0, q.startedAt - boot) };
     }
     o.setClock?.(p.at);
+    const ob = p.agent.outbox;
+    const backlog = ob?.backlog && lastPush.get(p.agent.id) === p ? ob.backlog : undefined;
+    const agentStatus = ob
+      ? {
+          queued: backlog?.queued ?? 0,
+          ...(backlog
+            ? {
+                oldestQueued: {
+                  startedAt: new Date(p.at - backlog.oldestAgoMs).toISOString(),
+                  clock: { bootId, uptimeMs: p.at - backlog.oldestAgoMs - boot },
+                },
+              }
+            : {}),
+          deadLetters: ob.deadLetters,
+          dropped: ob.dropped,
+        }
+      : undefined;
     const res = await fetch(`${o.url}/api/v1/results`, {
       method: 'POST',
       headers: { authorization: `Bearer ${p.agent.token}`, 'content-type': 'application/json' },
@@ -318,6 +344,7 @@ export async function seedThroughIngest(o: SeedOptions): Promise<SeedOutcome> {
         sentAt: new Date(p.at).toISOString(),
         clock: { bootId, uptimeMs: p.at - boot },
         results: p.results.map((q) => q.result),
+        ...(agentStatus ? { agentStatus } : {}),
       }),
     });
     const body = (await res.json()) as { accepted?: string[]; rejected?: Array<{ id: string; message: string }> };

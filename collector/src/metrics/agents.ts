@@ -21,6 +21,14 @@ export interface AgentLatest {
   lastSeenS: number;
   /** Start of the speed test the download/upload gauges show, s since epoch. */
   lastSpeedTestS: number | null;
+  /** The outbox as the agent last reported it (migration 33); null from an agent that sends no status. */
+  outbox: {
+    queued: number;
+    /** Start of the oldest waiting result, s since epoch (collector clock); null when none or unknown. */
+    oldestS: number | null;
+    deadLetters: number;
+    dropped: number;
+  } | null;
 }
 
 interface Row {
@@ -36,6 +44,10 @@ interface Row {
   latency_ms: number | null;
   jitter_ms: number | null;
   loss_pct: number | null;
+  st_queued: number | null;
+  st_oldest: number | null;
+  st_dead: number | null;
+  st_dropped: number | null;
 }
 
 /** Maps a commune code to its district code ('' when the geography has none, as after the 2025 merge). */
@@ -62,18 +74,21 @@ export const AGENTS_LATEST_SQL = `
         AS latency_ms,
       CASE WHEN l2.seq IS NOT NULL AND (l.seq IS NULL OR l2.started_at > l.started_at) THEN l2.jitter_ms ELSE l.jitter_ms END
         AS jitter_ms,
-      u.loss_pct
+      u.loss_pct,
+      st.queued AS st_queued, st.oldest_queued_at AS st_oldest, st.dead_letters AS st_dead, st.dropped AS st_dropped
     FROM picks p
     LEFT JOIN results s ON s.seq = p.speed_seq
     LEFT JOIN results l ON l.seq = p.latency_seq
     LEFT JOIN results l2 ON l2.seq = p.speed_latency_seq
     LEFT JOIN results u ON u.seq = p.udp_seq
+    LEFT JOIN agent_status st ON st.agent_id = p.id
     ORDER BY p.id`;
 
 /**
- * Latest speed, latency and UDP figures of every unrevoked agent, in one statement: each figure is
- * one backwards step on the (agent_id, kind, started_at) index (migration 50), so the cost grows
- * with agents, not with stored results. (IPv6 status comes from the IPv6 area's ipv6Status().)
+ * Latest speed, latency and UDP figures and the latest outbox status of every unrevoked agent, in
+ * one statement: each figure is one backwards step on the (agent_id, kind, started_at) index
+ * (migration 50), the status one primary-key lookup, so the cost grows with agents, not with
+ * stored results. (IPv6 status comes from the IPv6 area's ipv6Status().)
  */
 export function createAgentQueries(db: Db) {
   const latest = db.prepare(AGENTS_LATEST_SQL);
@@ -98,6 +113,15 @@ export function createAgentQueries(db: Db) {
         lossRatio: r.loss_pct === null ? null : r.loss_pct / 100,
         lastSeenS: (r.last_seen_at ?? r.created_at) / 1000,
         lastSpeedTestS: r.speed_at === null ? null : r.speed_at / 1000,
+        outbox:
+          r.st_queued === null
+            ? null
+            : {
+                queued: r.st_queued,
+                oldestS: r.st_oldest === null ? null : r.st_oldest / 1000,
+                deadLetters: r.st_dead ?? 0,
+                dropped: r.st_dropped ?? 0,
+              },
       }));
     },
     /** Labels of one agent (for ingest-time observations of agents newer than the cached snapshot). */

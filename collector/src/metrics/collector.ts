@@ -219,6 +219,28 @@ export function registerCollectorMetrics(
     'When the speed test behind the download/upload gauges started, seconds since epoch.',
     (a) => a.lastSpeedTestS,
   );
+  // The outbox status the agent sent with its latest batch (docs/protocol.md §1.1): no series for
+  // an agent that sends none (an older version).
+  agentGauge(
+    'hatang_agent_outbox_queued_results',
+    "Results waiting in the agent's outbox behind its latest batch, as the agent reported.",
+    (a) => a.outbox?.queued ?? null,
+  );
+  agentGauge(
+    'hatang_agent_outbox_oldest_timestamp_seconds',
+    "Start of the oldest result waiting in the agent's outbox, re-based on the collector clock, seconds since epoch; no series when none waits.",
+    (a) => a.outbox?.oldestS ?? null,
+  );
+  agentGauge(
+    'hatang_agent_outbox_dead_letters',
+    'Results the collector refused that the agent keeps as dead letters, as the agent reported.',
+    (a) => a.outbox?.deadLetters ?? null,
+  );
+  agentGauge(
+    'hatang_agent_outbox_dropped_results',
+    'Results the agent dropped unsent because its outbox was full, running total as the agent reported.',
+    (a) => a.outbox?.dropped ?? null,
+  );
 
   // --- IPv6 per target (database, on scrape) --------------------------------------------------------
   new Gauge({

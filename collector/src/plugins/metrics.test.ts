@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { find, one, parseProm } from '../../../test/helpers/prom.js';
-import { ingest, ipv6Result, latencyResult, speedResult, udpResult } from '../../../test/helpers/results.js';
+import { BOOT, ingest, ipv6Result, latencyResult, speedResult, udpResult } from '../../../test/helpers/results.js';
 import { buildApp } from '../app.js';
 import { startCollector, type TestCollector } from '../testing.js';
 import { metricsAuthorized } from './metrics.js';
@@ -92,6 +92,47 @@ describe('per-agent gauges', () => {
     const values = new Set(s.flatMap((x) => Object.values(x.labels)));
     for (const id of [newer.id, older.id]) expect(values.has(id)).toBe(false);
     expect([...values].some((v) => v.includes('http://') || v.includes('bản Mòng'))).toBe(false);
+  });
+
+  it('show the outbox status each agent sent with its latest batch; none for an agent that sends none', async () => {
+    let now = T0;
+    c = await startCollector({ config: config(), now: () => now });
+    const a = c.app.repo.addAgent({ name: 'a', communeCode: '04045', access: 'fixed', isp: 'VNPT' }, T0);
+    const old = c.app.repo.addAgent({ name: 'older agent', access: 'fixed' }, T0);
+    // The batch is stamped 5 000 000 ms after boot (test/helpers/results.ts); the oldest waiting
+    // result started 3 600 000 ms after that boot, so 1 400 s before the receipt.
+    const status = {
+      queued: 12,
+      oldestQueued: { startedAt: '2021-01-01T00:00:00Z', clock: { bootId: BOOT, uptimeMs: 3_600_000 } },
+      deadLetters: 3,
+      dropped: 7,
+    };
+    await ingest(c.url, a.token, [speedResult({ at: T0 - 60_000, downBps: 90e6 })], { agentStatus: status });
+    await ingest(c.url, old.token, [speedResult({ at: T0 - 60_000, downBps: 90e6 })]);
+    let s = (await scrape(c.url)).samples;
+    const la = { agent: a.agent.id, commune: '04045', district: '123', access: 'fixed', isp: 'VNPT' };
+    expect(one(s, 'hatang_agent_outbox_queued_results', la).value).toBe(12);
+    expect(one(s, 'hatang_agent_outbox_oldest_timestamp_seconds', la).value).toBe((T0 - 1_400_000) / 1000);
+    expect(one(s, 'hatang_agent_outbox_dead_letters', la).value).toBe(3);
+    expect(one(s, 'hatang_agent_outbox_dropped_results', la).value).toBe(7);
+    for (const name of [
+      'hatang_agent_outbox_queued_results',
+      'hatang_agent_outbox_oldest_timestamp_seconds',
+      'hatang_agent_outbox_dead_letters',
+      'hatang_agent_outbox_dropped_results',
+    ]) {
+      // One series per agent that reports, none for the older agent.
+      expect(find(s, name).map((x) => x.labels.agent)).toEqual([a.agent.id]);
+    }
+    // The outbox drained: the oldest-waiting series goes, the counts follow the new report.
+    now = T0 + 600_000;
+    await ingest(c.url, a.token, [speedResult({ at: T0, downBps: 90e6 })], {
+      agentStatus: { queued: 0, deadLetters: 3, dropped: 7 },
+    });
+    s = (await scrape(c.url)).samples;
+    expect(one(s, 'hatang_agent_outbox_queued_results', la).value).toBe(0);
+    expect(find(s, 'hatang_agent_outbox_oldest_timestamp_seconds')).toEqual([]);
+    expect(one(s, 'hatang_agent_outbox_dead_letters', la).value).toBe(3);
   });
 
   it('reuse the database read for metrics.cacheMs, then refresh', async () => {

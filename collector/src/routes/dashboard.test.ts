@@ -2,6 +2,7 @@ import { COLLECTOR_CONFIG_DEFAULTS, type CollectorConfig } from '@hatang/shared'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../app.js';
+import { parseCsv } from '../csv.js';
 import { hashPassword } from '../dashboard/password.js';
 import { LOGIN_CSRF_COOKIE, SESSION_COOKIE } from '../dashboard/sessions.js';
 import { createAccountStore } from '../dashboard/store.js';
@@ -168,6 +169,59 @@ describe('dashboard login and sessions', () => {
     expect(csv.body.startsWith('\uFEFFTrạm đo,Xã/phường,Huyện,')).toBe(true);
     expect((await app.inject({ url: '/agents?format=csv&table=constructor', headers })).statusCode).toBe(404);
     expect((await app.inject({ url: '/agents?format=csv&table=nope', headers })).statusCode).toBe(404);
+  });
+
+  it('agents page: each agent’s outbox status, highlighted when it needs a look, the same in the CSV', async () => {
+    const { app } = await setup();
+    const now = Date.parse('2025-03-12T07:00:00Z');
+    const add = (name: string) => app.repo.addAgent({ name, access: 'fixed' }, now - 30 * 86_400_000).agent.id;
+    const lagging = add('<b>lagging</b>');
+    const healthy = add('healthy');
+    const refusing = add('refusing');
+    const older = add('older agent');
+    for (const id of [lagging, healthy, refusing, older]) app.repo.touchAgent(id, now - 60_000, '0.2.0');
+    const st = { reportedAt: now - 60_000, oldestTrusted: true, dropped: 0 };
+    app.repo.setAgentStatus(lagging, {
+      ...st,
+      queued: 37,
+      oldestQueuedAt: now - 2 * 86_400_000,
+      deadLetters: 0,
+      dropped: 5,
+    });
+    app.repo.setAgentStatus(healthy, { ...st, queued: 0, oldestQueuedAt: null, oldestTrusted: null, deadLetters: 0 });
+    app.repo.setAgentStatus(refusing, { ...st, queued: 1, oldestQueuedAt: now - 3_600_000, deadLetters: 2 });
+    const c = cookie(await login(app), SESSION_COOKIE)!.value;
+    const headers = { cookie: `${SESSION_COOKIE}=${c}` };
+    const page = await app.inject({ url: '/agents', headers });
+    expect(page.statusCode).toBe(200);
+    // The name is text, never markup.
+    expect(page.body).toContain('&lt;b&gt;lagging&lt;/b&gt;');
+    expect(page.body).not.toContain('<b>lagging</b>');
+    // Highlighted: a result waiting two days, and dead letters; not the healthy or the older agent.
+    const rowOf = (name: string) =>
+      new RegExp(`<tr([^>]*)><td[^>]*data-col="agent"[^>]*>${name}<`).exec(page.body)?.[1];
+    expect(rowOf('&lt;b&gt;lagging&lt;/b&gt;')).toBe(' class="attention"');
+    expect(rowOf('refusing')).toBe(' class="attention"');
+    expect(rowOf('healthy')).toBe('');
+    expect(rowOf('older agent')).toBe('');
+    // The age, with its Vietnam time on hover.
+    expect(page.body).toMatch(/data-col="oldest-queued" title="10\/03\/2025 14:00 \(UTC\+7\)">2 ngày</);
+    const csv = parseCsv((await app.inject({ url: '/agents?format=csv&table=agents', headers })).body.slice(1));
+    const head = csv[0]!.fields;
+    // Grouped under the outbox heading, which the CSV header carries as "group: label".
+    const cols = ['Chờ gửi', 'Chờ lâu nhất', 'Kết quả lỗi', 'Bị bỏ'].map((h) =>
+      head.indexOf(`Hàng đợi tại trạm: ${h}`),
+    );
+    expect(cols.every((i) => i > 0)).toBe(true);
+    const row = (name: string) => {
+      const r = csv.find((x) => x.fields[0] === name)!.fields;
+      return cols.map((i) => r[i]);
+    };
+    expect(row('<b>lagging</b>')).toEqual(['37', '2 ngày', '0', '5']);
+    expect(row('healthy')).toEqual(['0', '', '0', '0']);
+    expect(row('refusing')).toEqual(['1', '1 giờ', '2', '0']);
+    // An agent that sends no status (an older version): no figures rather than zeros.
+    expect(row('older agent')).toEqual(['', '', '', '']);
   });
 
   it('ends every session of a user whose password changes', async () => {

@@ -14,6 +14,7 @@ import {
   Validator,
 } from '@hatang/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { agentStatusRow } from '../ingest/agent-status.js';
 import { headlineColumns } from '../ingest/columns.js';
 import type { IngestedResult } from '../ingest/events.js';
 import { resultFlags } from '../ingest/flags.js';
@@ -201,6 +202,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
           version = r.agentVersion;
         }
         touched = batchRollup.flush().days;
+        // The agent's outbox status: one upsert (or, from an older agent, one delete) per batch.
+        const status = batch.agentStatus
+          ? agentStatusRow(batch.agentStatus, batch.clock, receivedAt, (bootId) => {
+              if (!offsets.has(bootId)) offsets.set(bootId, app.repo.bootOffset(agent.id, bootId));
+              return offsets.get(bootId);
+            })
+          : null;
+        app.repo.setAgentStatus(agent.id, status);
         app.repo.recordBoot(agent.id, batch.clock.bootId, bootOffset(batch.clock, receivedAt), receivedAt);
         app.repo.touchAgent(agent.id, receivedAt, version);
       });

@@ -313,4 +313,22 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 33,
+    name: 'dashboard: latest outbox status per agent',
+    sql: `
+      -- The outbox status the agent sent with its latest batch (the envelope's agentStatus,
+      -- docs/protocol.md §1.1), one row per agent, overwritten by each batch in the batch's own
+      -- transaction; a batch without the block (an older agent) removes the row.
+      CREATE TABLE agent_status (
+        agent_id          TEXT PRIMARY KEY,
+        reported_at       INTEGER NOT NULL, -- ms since epoch, collector clock: receipt of that batch
+        queued            INTEGER NOT NULL, -- results waiting behind that batch
+        oldest_queued_at  INTEGER,          -- start of the oldest of them, re-based like a result; NULL: none, or an impossible time
+        oldest_trusted    INTEGER,          -- 1 when oldest_queued_at was re-based from boot id + uptime
+        dead_letters      INTEGER NOT NULL,
+        dropped           INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -53,6 +53,17 @@ export interface StoredResult {
   body: string;
 }
 
+/** The latest outbox status of an agent (migration 33; see ingest/agent-status.ts). */
+export interface AgentStatusRow {
+  reportedAt: number;
+  queued: number;
+  /** ms since epoch, collector clock; null when nothing waits or its time is impossible. */
+  oldestQueuedAt: number | null;
+  oldestTrusted: boolean | null;
+  deadLetters: number;
+  dropped: number;
+}
+
 export function createRepo(db: Db) {
   const s = {
     insertAgent: db.prepare(
@@ -80,6 +91,15 @@ export function createRepo(db: Db) {
       `INSERT INTO agent_boots (agent_id, boot_id, offset_ms, seen_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (agent_id, boot_id) DO UPDATE SET offset_ms = min(offset_ms, excluded.offset_ms), seen_at = excluded.seen_at`,
     ),
+    upsertStatus: db.prepare(
+      `INSERT INTO agent_status (agent_id, reported_at, queued, oldest_queued_at, oldest_trusted, dead_letters, dropped)
+       VALUES (@agentId, @reportedAt, @queued, @oldestQueuedAt, @oldestTrusted, @deadLetters, @dropped)
+       ON CONFLICT (agent_id) DO UPDATE SET reported_at = excluded.reported_at, queued = excluded.queued,
+         oldest_queued_at = excluded.oldest_queued_at, oldest_trusted = excluded.oldest_trusted,
+         dead_letters = excluded.dead_letters, dropped = excluded.dropped`,
+    ),
+    clearStatus: db.prepare('DELETE FROM agent_status WHERE agent_id = ?'),
+    getStatus: db.prepare('SELECT * FROM agent_status WHERE agent_id = ?'),
     countResults: db.prepare('SELECT count(*) AS n FROM results WHERE agent_id = coalesce(?, agent_id)'),
     recentResults: db.prepare('SELECT * FROM results WHERE agent_id = ? ORDER BY started_at DESC LIMIT ?'),
   };
@@ -135,6 +155,39 @@ export function createRepo(db: Db) {
     },
     recordBoot(agentId: string, bootId: string, offsetMs: number, now: number): void {
       s.upsertBoot.run(agentId, bootId, Math.round(offsetMs), now);
+    },
+    /** Store an agent's latest outbox status, or forget it (null: its batch carried none). One statement. */
+    setAgentStatus(agentId: string, st: AgentStatusRow | null): void {
+      if (st === null) {
+        s.clearStatus.run(agentId);
+        return;
+      }
+      s.upsertStatus.run({
+        agentId,
+        ...st,
+        oldestTrusted: st.oldestTrusted === null ? null : st.oldestTrusted ? 1 : 0,
+      });
+    },
+    agentStatus(agentId: string): AgentStatusRow | undefined {
+      const r = s.getStatus.get(agentId) as
+        | {
+            reported_at: number;
+            queued: number;
+            oldest_queued_at: number | null;
+            oldest_trusted: number | null;
+            dead_letters: number;
+            dropped: number;
+          }
+        | undefined;
+      if (!r) return undefined;
+      return {
+        reportedAt: r.reported_at,
+        queued: r.queued,
+        oldestQueuedAt: r.oldest_queued_at,
+        oldestTrusted: r.oldest_trusted === null ? null : r.oldest_trusted === 1,
+        deadLetters: r.dead_letters,
+        dropped: r.dropped,
+      };
     },
     countResults(agentId?: string): number {
       return (s.countResults.get(agentId ?? null) as { n: number }).n;

@@ -1,6 +1,39 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { MAX_BATCH_RESULTS, MAX_UP_SAMPLES, WIRE_SCHEMA_VERSION } from '../spec.js';
+import { MAX_AGENT_STATUS_COUNT, MAX_BATCH_RESULTS, MAX_UP_SAMPLES, WIRE_SCHEMA_VERSION } from '../spec.js';
 import { ClockRef, DateTime, Id, Text } from './common.js';
+
+const StatusCount = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_AGENT_STATUS_COUNT, description });
+
+/**
+ * The agent's outbox as it stood when it sent the batch (docs/protocol.md §1.1 "Agent status"),
+ * for the dashboard's agents page and the per-agent gauges. Counts leave out the batch itself:
+ * they are what stays queued once the batch is acknowledged.
+ */
+export const AgentStatus = Type.Object(
+  {
+    queued: StatusCount('Results still waiting in the outbox besides the ones in this batch.'),
+    oldestQueued: Type.Optional(
+      Type.Object(
+        {
+          startedAt: DateTime,
+          clock: ClockRef,
+        },
+        {
+          additionalProperties: false,
+          description:
+            'The oldest of those waiting results: its startedAt and clock, copied from the result, so the ' +
+            'collector re-bases it like a result. Absent when none is waiting.',
+        },
+      ),
+    ),
+    deadLetters: StatusCount('Results the collector refused that the agent keeps as dead letters.'),
+    dropped: StatusCount(
+      'Results the agent dropped unsent since its outbox was made (disk bound or memory hold full).',
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AgentStatus = Static<typeof AgentStatus>;
 
 /**
  * The ingest envelope. Results are checked one by one after the envelope passes, so one bad
@@ -15,6 +48,7 @@ export const IngestEnvelope = Type.Object(
       maxItems: MAX_BATCH_RESULTS,
       description: `Results, at most ${MAX_BATCH_RESULTS}.`,
     }),
+    agentStatus: Type.Optional(AgentStatus),
   },
   { additionalProperties: false },
 );

@@ -86,4 +86,45 @@ describe('ingest envelope', () => {
     const { clock: _c, ...rest } = ok;
     expect(env.explain(rest)).toBe('/clock is required');
   });
+
+  describe('agentStatus', () => {
+    const status = {
+      queued: 37,
+      oldestQueued: { startedAt: '2026-11-26T08:00:00.000Z', clock: { bootId: 'b', uptimeMs: 500 } },
+      deadLetters: 2,
+      dropped: 5,
+    };
+    it('is optional: an envelope of an older agent, without it, still passes', () =>
+      expect(env.explain(ok)).toBeUndefined());
+    it('accepts the full block, and one without oldestQueued (nothing waiting)', () => {
+      expect(env.explain({ ...ok, agentStatus: status })).toBeUndefined();
+      const { oldestQueued: _o, ...empty } = status;
+      expect(env.explain({ ...ok, agentStatus: { ...empty, queued: 0 } })).toBeUndefined();
+    });
+    it('requires every count', () => {
+      const { deadLetters: _d, ...rest } = status;
+      expect(env.explain({ ...ok, agentStatus: rest })).toBe('/agentStatus/deadLetters is required');
+    });
+    it('bounds counts to non-negative integers up to MAX_AGENT_STATUS_COUNT', () => {
+      expect(env.explain({ ...ok, agentStatus: { ...status, queued: -1 } })).toBe('/agentStatus/queued must be >= 0');
+      expect(env.explain({ ...ok, agentStatus: { ...status, dropped: 1.5 } })).toBe(
+        '/agentStatus/dropped must be an integer',
+      );
+      expect(env.explain({ ...ok, agentStatus: { ...status, deadLetters: 1e12 } })).toBe(
+        '/agentStatus/deadLetters must be <= 1000000000',
+      );
+    });
+    it('refuses unknown fields and a malformed oldestQueued', () => {
+      expect(env.explain({ ...ok, agentStatus: { ...status, uptime: 3 } })).toMatch(/^\/agentStatus/);
+      expect(
+        env.explain({
+          ...ok,
+          agentStatus: { ...status, oldestQueued: { startedAt: 'yesterday', clock: status.oldestQueued.clock } },
+        }),
+      ).toMatch(/^\/agentStatus\/oldestQueued\/startedAt/);
+      expect(
+        env.explain({ ...ok, agentStatus: { ...status, oldestQueued: { startedAt: status.oldestQueued.startedAt } } }),
+      ).toBe('/agentStatus/oldestQueued/clock is required');
+    });
+  });
 });

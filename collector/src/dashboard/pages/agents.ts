@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Scope } from '../../geography/tree.js';
 import type { PageResult } from '../../routes/dashboard.js';
 import type { AgentRow } from '../../storage/repo.js';
-import { formatAgo } from '../format.js';
+import { formatAge, formatAgo, formatDateTime } from '../format.js';
 import type { MsgKey } from '../i18n.js';
 import type { PageContext } from '../layout.js';
 import type { SessionUser } from '../sessions.js';
@@ -26,7 +26,30 @@ export interface AgentView {
   lagMin: number | null;
   /** Results the collector refused in the last 7 days (the agent's dead letters). */
   rejected: number;
+  /** The outbox as the agent reported it with its latest batch; null from an agent that sends none. */
+  outbox: OutboxView | null;
   status: AgentStatus;
+}
+
+/** An agent's latest outbox status (the ingest envelope's agentStatus, migration 33). */
+export interface OutboxView {
+  /** When the collector received it, ms since epoch. */
+  reportedAt: number;
+  /** Results waiting behind that batch. */
+  queued: number;
+  /** Start of the oldest of them, ms since epoch on the collector clock; null when none (or unknown). */
+  oldestAt: number | null;
+  deadLetters: number;
+  dropped: number;
+}
+
+/** An agent whose oldest waiting result is older than this needs a look (highlighted). */
+export const OUTBOX_LAG_WARN_MS = 86_400_000;
+
+/** True when the agent's outbox needs a look: dead letters kept, or a result waiting over a day. */
+export function outboxNeedsLook(o: OutboxView | null, now: number): boolean {
+  if (!o) return false;
+  return o.deadLetters > 0 || (o.oldestAt !== null && now - o.oldestAt > OUTBOX_LAG_WARN_MS);
 }
 
 const STATUS_KEY: Record<AgentStatus, MsgKey> = {
@@ -46,9 +69,10 @@ const collator = new Intl.Collator('vi');
 export const REJECTED_DAYS = 7;
 
 /**
- * Every agent with its place and the delay of its latest result, in one statement (the correlated
- * subquery walks the (agent_id, started_at) index once per agent), ordered by district, commune,
- * name. Cached like the figures: last-seen times are at most dashboard.cacheSeconds old.
+ * Every agent with its place, the delay of its latest result and its latest outbox status, in one
+ * statement (the correlated subquery walks the (agent_id, started_at) index once per agent; the
+ * status is one primary-key lookup), ordered by district, commune, name. Cached like the figures:
+ * last-seen times and statuses are at most dashboard.cacheSeconds old.
  */
 function allAgents(deps: PageDeps): AgentBase[] {
   return deps.cache.get('agents', () => {
@@ -57,8 +81,9 @@ function allAgents(deps: PageDeps): AgentBase[] {
       .prepare(
         `SELECT a.id, a.name, a.commune_code, a.access, a.isp, a.agent_version, a.last_seen_at, a.revoked_at,
                 (SELECT r.received_at - r.started_at FROM results r
-                  WHERE r.agent_id = a.id ORDER BY r.started_at DESC LIMIT 1) AS lag_ms
-           FROM agents a`,
+                  WHERE r.agent_id = a.id ORDER BY r.started_at DESC LIMIT 1) AS lag_ms,
+                s.reported_at, s.queued, s.oldest_queued_at, s.dead_letters, s.dropped
+           FROM agents a LEFT JOIN agent_status s ON s.agent_id = a.id`,
       )
       .all() as Array<
       Pick<
@@ -66,6 +91,11 @@ function allAgents(deps: PageDeps): AgentBase[] {
         'id' | 'name' | 'commune_code' | 'access' | 'isp' | 'agent_version' | 'last_seen_at' | 'revoked_at'
       > & {
         lag_ms: number | null;
+        reported_at: number | null;
+        queued: number | null;
+        oldest_queued_at: number | null;
+        dead_letters: number | null;
+        dropped: number | null;
       }
     >;
     const out: AgentBase[] = rows.map((a) => {
@@ -84,6 +114,16 @@ function allAgents(deps: PageDeps): AgentBase[] {
         version: a.agent_version,
         lastSeen: a.last_seen_at,
         lagMin: a.lag_ms === null ? null : Math.max(0, a.lag_ms / 60_000),
+        outbox:
+          a.reported_at === null
+            ? null
+            : {
+                reportedAt: a.reported_at,
+                queued: a.queued ?? 0,
+                oldestAt: a.oldest_queued_at,
+                deadLetters: a.dead_letters ?? 0,
+                dropped: a.dropped ?? 0,
+              },
         revoked: a.revoked_at !== null,
       };
     });
@@ -119,7 +159,14 @@ export function agentRows(deps: PageDeps, scope: Scope, now: number, commune?: s
   return out.sort((x, y) => STATUS_ORDER[x.status] - STATUS_ORDER[y.status]);
 }
 
-export function agentColumns(ctx: PageContext, opts: { place: boolean }): Column<AgentView>[] {
+export interface AgentTableOptions {
+  /** Commune and district columns (not on a commune's own page). */
+  place: boolean;
+  /** The outbox columns (left out of the printed report, which must fit A4). */
+  outbox?: boolean;
+}
+
+export function agentColumns(ctx: PageContext, opts: AgentTableOptions): Column<AgentView>[] {
   const { t } = ctx;
   const cols: Column<AgentView>[] = [{ id: 'agent', label: t('col.agent'), kind: 'text', cell: (r) => r.name }];
   if (opts.place) {
@@ -164,27 +211,88 @@ export function agentColumns(ctx: PageContext, opts: { place: boolean }): Column
       help: t('col.deadLetters.help'),
       cell: (r) => ({ value: r.rejected, cls: r.rejected > 0 ? 'warn' : undefined }),
     },
-    {
-      id: 'status',
-      label: t('col.agentStatus'),
-      kind: 'text',
-      align: 'center',
-      cell: (r) => ({
-        value: null,
-        text: t(STATUS_KEY[r.status]),
-        badge: r.status === 'online' ? 'met' : r.status === 'silent' ? 'short' : 'nodata',
-      }),
-    },
   );
+  if (opts.outbox ?? true) cols.push(...outboxColumns(ctx));
+  cols.push({
+    id: 'status',
+    label: t('col.agentStatus'),
+    kind: 'text',
+    align: 'center',
+    cell: (r) => ({
+      value: null,
+      text: t(STATUS_KEY[r.status]),
+      badge: r.status === 'online' ? 'met' : r.status === 'silent' ? 'short' : 'nodata',
+    }),
+  });
   return cols;
 }
 
-export function agentTable(ctx: PageContext, rows: AgentView[], place: boolean, id = 'agents'): Table<AgentView> {
+/**
+ * The agent's outbox as it last reported it: results waiting, how long the oldest has waited (as
+ * a duration; its Vietnam time on hover), dead letters, dropped results. "—" for an agent that sends
+ * no status (an older version). The CSV holds the same text as the page, the age included.
+ */
+function outboxColumns(ctx: PageContext): Column<AgentView>[] {
+  const { t } = ctx;
+  const group = t('col.outbox');
+  return [
+    {
+      id: 'queued',
+      group,
+      label: t('col.queued'),
+      kind: 'number',
+      help: t('col.queued.help'),
+      cell: (r) => (r.outbox ? r.outbox.queued : null),
+    },
+    {
+      id: 'oldest-queued',
+      group,
+      label: t('col.oldestQueued'),
+      kind: 'datetime',
+      help: t('col.oldestQueued.help'),
+      cell: (r) => {
+        const at = r.outbox?.oldestAt ?? null;
+        if (at === null) return null;
+        return {
+          value: at,
+          text: formatAge(at, ctx.now, ctx.lang),
+          title: `${formatDateTime(at, ctx.lang)} (UTC+7)`,
+          cls: ctx.now - at > OUTBOX_LAG_WARN_MS ? 'warn' : undefined,
+        };
+      },
+    },
+    {
+      id: 'dead-letters',
+      group,
+      label: t('col.agentDeadLetters'),
+      kind: 'number',
+      help: t('col.agentDeadLetters.help'),
+      cell: (r) =>
+        r.outbox ? { value: r.outbox.deadLetters, cls: r.outbox.deadLetters > 0 ? 'warn' : undefined } : null,
+    },
+    {
+      id: 'dropped',
+      group,
+      label: t('col.dropped'),
+      kind: 'number',
+      help: t('col.dropped.help'),
+      cell: (r) => (r.outbox ? { value: r.outbox.dropped, cls: r.outbox.dropped > 0 ? 'warn' : undefined } : null),
+    },
+  ];
+}
+
+export function agentTable(
+  ctx: PageContext,
+  rows: AgentView[],
+  place: boolean,
+  id = 'agents',
+  opts: { outbox?: boolean } = {},
+): Table<AgentView> {
   return {
     id,
-    columns: agentColumns(ctx, { place }),
+    columns: agentColumns(ctx, { place, ...opts }),
     rows,
-    rowClass: (r) => (r.status === 'silent' ? 'silent' : undefined),
+    rowClass: (r) => (r.status === 'silent' ? 'silent' : outboxNeedsLook(r.outbox, ctx.now) ? 'attention' : undefined),
     empty: ctx.t('none'),
   };
 }
@@ -194,6 +302,7 @@ export function agentsPage(deps: PageDeps) {
     const { t } = ctx;
     const rows = agentRows(deps, scopeOf(user), ctx.now);
     const silent = rows.filter((r) => r.status === 'silent').length;
+    const attention = rows.filter((r) => r.status !== 'silent' && outboxNeedsLook(r.outbox, ctx.now)).length;
     const table = agentTable(ctx, rows, true);
     return {
       csvName: 'agents',
@@ -205,7 +314,7 @@ export function agentsPage(deps: PageDeps) {
         lead: t('agents.lead', { hours: deps.config.dashboard.silentAfterHours }),
         actions: csvLink(ctx, 'agents'),
         body: panel(t('agents.title'), renderTable(table, { lang: ctx.lang }), {
-          sub: `${rows.length} · ${t('agents.silentCount', { n: silent })}`,
+          sub: `${rows.length} · ${t('agents.silentCount', { n: silent })} · ${t('agents.attentionCount', { n: attention })}`,
         }),
       },
     };

@@ -125,7 +125,7 @@ export function reportPage(deps: PageDeps) {
     const silent = agentRows(deps, unit.level === 'province' ? scope : { units: [code] }, ctx.now).filter(
       (a) => a.status === 'silent',
     );
-    const silentT = agentTable(ctx, silent, true, 'silent');
+    const silentT = agentTable(ctx, silent, true, 'silent', { outbox: false });
 
     const { week, year } = weekNumber(period);
     const title = t('report.title', { week, year });

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { AGENT_CONFIG_DEFAULTS } from '@hatang/shared';
 import { Agent, request } from 'undici';
 import { v7 as uuidv7 } from 'uuid';
 
@@ -77,7 +78,10 @@ function rssOf(pid) {
 /**
  * Run the load test. Returns figures; throws if the collector failed. Options:
  * agents, perAgent (results queued in each outbox), batch (results per push), maxInFlight,
- * retryAfterMinS/MaxS (collector config), connections (client sockets), log (progress sink).
+ * retryAfterMinS/MaxS (collector config), connections (client sockets), timeoutMs (one push's
+ * limit, as an agent's uplink.timeoutMs: a push that takes longer is abandoned and retried after
+ * 0.5–1.5 s; the collector may still store it, and the retry is then acknowledged as duplicate),
+ * log (progress sink).
  */
 export async function runLoad({
   agents = 10_000,
@@ -88,6 +92,7 @@ export async function runLoad({
   retryAfterMaxS = 120,
   connections = 4096,
   maxEventLoopUtilization = 0.9,
+  timeoutMs = AGENT_CONFIG_DEFAULTS.uplink.timeoutMs,
   log = () => {},
 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hatang-load-'));
@@ -115,6 +120,9 @@ export async function runLoad({
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  // The collector never outlives this process, even when the run is interrupted.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
   const url = await new Promise((resolveUrl, reject) => {
     let buf = '';
     const onData = (d) => {
@@ -151,7 +159,17 @@ export async function runLoad({
   const latAll = [];
   const firstAnswer = []; // per agent: how long its first request waited for any answer
   const doneAt = []; // per agent: seconds from the storm's start until its outbox was empty
-  const counts = { ok: 0, shed: 0, other: 0, errors: 0, accepted: 0, duplicate: 0, rejected: 0, retryAfterMissing: 0 };
+  const counts = {
+    ok: 0,
+    shed: 0,
+    other: 0,
+    errors: 0,
+    timeouts: 0,
+    accepted: 0,
+    duplicate: 0,
+    rejected: 0,
+    retryAfterMissing: 0,
+  };
   let peak = { rss: 0, hwm: 0 };
   const sampler = setInterval(() => {
     try {
@@ -182,11 +200,13 @@ export async function runLoad({
     outboxes.map(async (ob, a) => {
       // Reconnect storm: every agent comes back within the first second.
       await new Promise((r) => setTimeout(r, Math.random() * 1000));
-      let first = true;
+      let firstAt; // this agent's first attempt, and whether it has had an answer since
+      let answered = false;
       while (ob.items.length) {
         const slice = ob.items.slice(0, batch);
         const body = `{"schema":1,"sentAt":"${new Date().toISOString()}","clock":{"bootId":"${ob.bootId}","uptimeMs":${2_000_000}},"results":[${slice.map((x) => x[1]).join(',')}]}`;
         const t = performance.now();
+        firstAt ??= t;
         let status;
         let headers;
         let text;
@@ -196,19 +216,23 @@ export async function runLoad({
             dispatcher,
             headers: { authorization: `Bearer ${tokens[a]}`, 'content-type': 'application/json' },
             body,
+            signal: AbortSignal.timeout(timeoutMs),
           });
           status = res.statusCode;
           headers = res.headers;
           text = await res.body.text();
-        } catch {
-          counts.errors++;
+        } catch (err) {
+          if (err?.name === 'TimeoutError' || err?.cause?.name === 'TimeoutError') counts.timeouts++;
+          else counts.errors++;
           await new Promise((r) => setTimeout(r, 500 + Math.random() * 1000));
           continue;
         }
         const ms = performance.now() - t;
         latAll.push(ms);
-        if (first) firstAnswer.push(ms);
-        first = false;
+        if (!answered) {
+          firstAnswer.push(performance.now() - firstAt);
+          answered = true;
+        }
         if (status === 200) {
           latOk.push(ms);
           counts.ok++;
@@ -241,6 +265,7 @@ export async function runLoad({
   const metricsText = await (await request(`${url}/metrics`)).body.text();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
+  process.off('exit', killChild);
   const check = openDb({ path: join(dir, 'hatang.db') });
   const stored = check.prepare('SELECT count(*) AS n FROM results').get().n;
   check.close();
@@ -265,6 +290,9 @@ export async function runLoad({
     serverP99OkMs: histogramQuantile(metricsText, 200, 0.99),
     serverP99ShedMs: histogramQuantile(metricsText, 429, 0.99),
     collectorCpuS,
+    timeoutMs,
+    shedInFlight: Number(/^hatang_ingest_shed_total\{reason="in_flight"\} (\S+)$/m.exec(metricsText)?.[1] ?? 0),
+    shedSaturated: Number(/^hatang_ingest_shed_total\{reason="saturated"\} (\S+)$/m.exec(metricsText)?.[1] ?? 0),
     capacityPerS: Number(/^hatang_ingest_capacity_requests_per_second (\S+)$/m.exec(metricsText)?.[1] ?? Number.NaN),
     peakRssBytes: Math.max(peak.hwm, final.hwm),
     ...counts,

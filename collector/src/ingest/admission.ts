@@ -48,6 +48,9 @@ export interface AdmissionState {
   inFlight: number;
   /** Requests refused so far. */
   shed: number;
+  /** Of which past maxInFlight, and by the saturation gate. */
+  shedInFlight: number;
+  shedSaturated: number;
   /** Whether the last window was saturated. */
   saturated: boolean;
   /** Mean handler time of one ingest request, ms (moving average); 0 until one was served. */
@@ -59,7 +62,8 @@ export interface AdmissionState {
 export class IngestAdmission {
   readonly #o: AdmissionOptions;
   #inFlight = 0;
-  #shed = 0;
+  #shedInFlight = 0;
+  #shedSaturated = 0;
   #saturated = false;
   #costMs = 0;
   #arrivals = 0;
@@ -83,7 +87,8 @@ export class IngestAdmission {
     else if (this.#saturated && this.#ingestMs > SATURATED_INGEST_SHARE * (nowMs - this.#windowStartMs))
       reason = 'saturated';
     if (reason) {
-      this.#shed++;
+      if (reason === 'in-flight') this.#shedInFlight++;
+      else this.#shedSaturated++;
       return { admit: false, reason, retryAfterS: this.#retryAfterS(nowMs) };
     }
     this.#inFlight++;
@@ -114,7 +119,9 @@ export class IngestAdmission {
   get state(): AdmissionState {
     return {
       inFlight: this.#inFlight,
-      shed: this.#shed,
+      shed: this.#shedInFlight + this.#shedSaturated,
+      shedInFlight: this.#shedInFlight,
+      shedSaturated: this.#shedSaturated,
       saturated: this.#saturated,
       costMs: this.#costMs,
       capacityPerS: this.#costMs > 0 ? 1000 / this.#costMs : 0,

@@ -283,7 +283,8 @@ describe('targets, histogram and ingest counters', () => {
     expect(one(s, 'hatang_ingest_results_total', { outcome: 'rejected' }).value).toBe(2);
     // Admission: three requests served, none in flight or shed; a capacity measured from them.
     expect(one(s, 'hatang_ingest_in_flight', {}).value).toBe(0);
-    expect(one(s, 'hatang_ingest_shed_total', {}).value).toBe(0);
+    expect(one(s, 'hatang_ingest_shed_total', { reason: 'in_flight' }).value).toBe(0);
+    expect(one(s, 'hatang_ingest_shed_total', { reason: 'saturated' }).value).toBe(0);
     expect(one(s, 'hatang_ingest_saturated', {}).value).toBe(0);
     expect(one(s, 'hatang_ingest_capacity_requests_per_second', {}).value).toBeGreaterThan(0);
     expect(

@@ -150,13 +150,15 @@ export const metricsPlugin = fp(
       });
       new Counter({
         name: 'hatang_ingest_shed_total',
-        help: 'Ingest requests answered 429 with Retry-After because the collector was at capacity; the agents retry.',
+        help: 'Ingest requests answered 429 with Retry-After because the collector was at capacity, by reason: in_flight (load.maxInFlightIngest reached) or saturated (the event loop was saturated); the agents retry.',
+        labelNames: ['reason'],
         registers,
         collect() {
           const s = admission();
           if (!s) return;
           this.reset();
-          this.inc(s.shed);
+          this.inc({ reason: 'in_flight' }, s.shedInFlight);
+          this.inc({ reason: 'saturated' }, s.shedSaturated);
         },
       });
       new Gauge({

@@ -92,6 +92,7 @@ describe('ingest admission on a real collector', () => {
     expect(c.app.shedding.inFlight()).toBe(0);
 
     const metrics = parseProm(await (await fetch(`${c.url}/metrics`)).text());
-    expect(one(metrics, 'hatang_ingest_shed_total').value).toBe(1);
+    expect(one(metrics, 'hatang_ingest_shed_total', { reason: 'in_flight' }).value).toBe(1);
+    expect(one(metrics, 'hatang_ingest_shed_total', { reason: 'saturated' }).value).toBe(0);
   });
 });

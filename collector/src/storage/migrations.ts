@@ -141,6 +141,22 @@ export const migrations: Migration[] = [
     `,
   },
   {
+    version: 51,
+    name: 'ipv6: indexes for the observation sync and the speed tests by IP family',
+    sql: `
+      -- syncIpv6() reads the ipv6 results after its watermark in seq order: only ipv6 rows, by seq
+      -- (results_kind_time cannot seek on seq, so every ipv6 result ever stored was read and sorted).
+      CREATE INDEX results_ipv6_seq ON results (seq) WHERE kind = 'ipv6';
+
+      -- The weekly IPv6 report sets each commune's speed tests side by side by family
+      -- (speedFamilyObservations): a week of them is one range of this covering index instead of
+      -- a table row per test (≈ 84 000 a week for 1 000 agents). kind and status are in it only so
+      -- that it covers the query's own WHERE.
+      CREATE INDEX results_speed_family ON results (started_at, agent_id, family, download_bps, kind, status)
+        WHERE kind = 'speed' AND status != 'error' AND download_bps IS NOT NULL;
+    `,
+  },
+  {
     version: 10,
     name: 'geography: units with history, groups',
     sql: `

@@ -4,11 +4,14 @@ import {
   aggregateColumns,
   type Change,
   changeOf,
+  type DownloadColumns,
   dayKey,
   dayStartMs,
   type GroupStats,
   HatangError,
+  type HeadlineStats,
   headlineOf,
+  headlineStats,
   MAX_TREND_MONTHS,
   MAX_TREND_WEEKS,
   type Period,
@@ -117,6 +120,33 @@ export interface TrendQuery {
   perAgent?: boolean | undefined;
 }
 
+/** A trend point with the headline figures only (headlineTrend): what the dashboard's charts show. */
+export interface HeadlinePoint extends HeadlineStats {
+  period: PeriodInfo;
+  change: Change | null;
+}
+
+export interface HeadlineTrend {
+  unit: UnitInfo;
+  period: PeriodKind;
+  perAgent: boolean;
+  series: { access: AccessType; points: HeadlinePoint[] }[];
+}
+
+/** Sample count and headline median of a group (shared headlineOf). */
+export interface Headline {
+  samples: number;
+  median: number | null;
+}
+
+const NO_HEADLINE: Headline = { samples: 0, median: null };
+
+/**
+ * A unit whose lines are at most this share of all lines reads its own lines (the line index);
+ * a larger one reads whole periods, whose figures then serve every unit of its level.
+ */
+const OWN_LINES_SHARE = 1 / 8;
+
 export interface TrendPoint extends GroupStats {
   period: PeriodInfo;
   change: Change | null;
@@ -221,6 +251,31 @@ class Bucket {
 
 const EMPTY = new Bucket();
 
+/** The download figures of one group (rollup_downloads rows) and the agent of each part. */
+class DownBucket {
+  readonly parts: Float64Array[] = [];
+  readonly agents: number[] = [];
+  n = 0;
+
+  add(d: Float64Array, agent: number): void {
+    this.parts.push(d);
+    this.agents.push(agent);
+    this.n += d.length;
+  }
+
+  columns(): DownloadColumns {
+    const down = new Float64Array(this.n);
+    const agent = new Int32Array(this.n);
+    let k = 0;
+    this.parts.forEach((d, p) => {
+      down.set(d, k);
+      agent.fill(this.agents[p] as number, k, k + d.length);
+      k += d.length;
+    });
+    return { n: this.n, down, agent };
+  }
+}
+
 /** Rollup rows of one period, decoded, with each sample's slice of the day (sliceOfDay). */
 interface PeriodData {
   rows: { line: number; f: Float64Array; slice: Uint8Array }[];
@@ -256,6 +311,11 @@ export function createStatsService(opts: StatsServiceOptions) {
   let dataBytes = 0;
   const cubes = new Map<string, { sig: string; stats: Map<string, GroupStats> }>();
   const MAX_CUBES = 400;
+  /** Headline figures (sample count, median) of every unit of a level for a period, from rollup_downloads. */
+  const heads = new Map<string, { sig: string; heads: Map<string, Headline> }>();
+  /** Decoded rollup_downloads of a period. */
+  const downCache = new Map<string, { sig: string; rows: { line: number; d: Float64Array }[]; bytes: number }>();
+  let downBytes = 0;
 
   /**
    * Writes by other processes (CLI import, rollup rebuild) show up as a new data_version; agent
@@ -277,6 +337,9 @@ export function createStatsService(opts: StatsServiceOptions) {
     dataCache.clear();
     dataBytes = 0;
     cubes.clear();
+    heads.clear();
+    downCache.clear();
+    downBytes = 0;
   }
 
   function getTree(): UnitTree {
@@ -372,6 +435,110 @@ export function createStatsService(opts: StatsServiceOptions) {
       dataBytes -= v.data.bytes;
     }
     return data;
+  }
+
+  /** The download figures of every line in a period (rollup_downloads), decoded; cached like periodData. */
+  function downData(p: Period): { line: number; d: Float64Array }[] {
+    const key = `${p.kind}:${p.firstDay}`;
+    const sig = signature(p.firstDay, p.lastDay);
+    const hit = downCache.get(key);
+    if (hit && hit.sig === sig) {
+      downCache.delete(key);
+      downCache.set(key, hit);
+      return hit.rows;
+    }
+    if (hit) {
+      downCache.delete(key);
+      downBytes -= hit.bytes;
+    }
+    const entry = { sig, rows: [] as { line: number; d: Float64Array }[], bytes: 0 };
+    for (const [line, down] of rollups.downloadsByPeriod(p.kind, p.firstDay)) {
+      entry.rows.push({ line, d: decodeSamples(down) });
+      entry.bytes += down.length + 64;
+    }
+    downCache.set(key, entry);
+    downBytes += entry.bytes;
+    while (downBytes > dataCacheBytes / 4 && downCache.size > 1) {
+      const [k, v] = downCache.entries().next().value as [string, { bytes: number }];
+      downCache.delete(k);
+      downBytes -= v.bytes;
+    }
+    return entry.rows;
+  }
+
+  /**
+   * For one period and level: the keys `unit\0access` each line's tests count toward (the units of
+   * that level its commune belongs to at the period's start), worked out once per line and commune.
+   */
+  function levelKeys(p: Period, level: UnitLevel): (line: number) => string[] {
+    const t = getTree();
+    const toward = new Map<string, string[]>();
+    const byLine = new Map<number, string[]>();
+    return (line) => {
+      let keys = byLine.get(line);
+      if (keys) return keys;
+      keys = [];
+      const l = lineInfo(line);
+      if (l?.commune) {
+        let units = toward.get(l.commune);
+        if (!units) {
+          units = t.countsToward(l.commune, p.startMs).filter((u) => t.stateAt(u, p.startMs)?.level === level);
+          toward.set(l.commune, units);
+        }
+        for (const u of units) keys.push(`${u}\u0000${l.access}`);
+      }
+      byLine.set(line, keys);
+      return keys;
+    };
+  }
+
+  function headsCached(p: Period, level: UnitLevel, perAgent: boolean): boolean {
+    const sig = signature(p.firstDay, p.lastDay);
+    const key = cubeKey(p, level, perAgent);
+    return cubes.get(key)?.sig === sig || heads.get(key)?.sig === sig;
+  }
+
+  /**
+   * Sample count and headline median of every unit of one level for one period: from its full
+   * figures when computed already (cube), else from the download figures alone (rollup_downloads,
+   * a quarter of the bytes). Same definitions as the full figures (headlineOf / aggregateColumns).
+   */
+  function headlines(p: Period, level: UnitLevel, perAgent: boolean): Map<string, Headline> {
+    const key = cubeKey(p, level, perAgent);
+    const sig = signature(p.firstDay, p.lastDay);
+    const full = cubes.get(key);
+    if (full && full.sig === sig) {
+      const out = new Map<string, Headline>();
+      for (const [k, g] of full.stats) out.set(k, { samples: g.samples, median: g.download.median });
+      return out;
+    }
+    const hit = heads.get(key);
+    if (hit && hit.sig === sig) {
+      heads.delete(key);
+      heads.set(key, hit);
+      return hit.heads;
+    }
+    const keysOf = levelKeys(p, level);
+    const buckets = new Map<string, DownBucket>();
+    for (const row of downData(p)) {
+      const keys = keysOf(row.line);
+      if (!keys.length) continue;
+      const agent = lines?.get(row.line)?.agent ?? 0;
+      for (const k of keys) {
+        let b = buckets.get(k);
+        if (!b) {
+          b = new DownBucket();
+          buckets.set(k, b);
+        }
+        b.add(row.d, agent);
+      }
+    }
+    const out = new Map<string, Headline>();
+    for (const [k, b] of buckets) out.set(k, headlineOf(b.columns(), perAgent));
+    heads.delete(key);
+    heads.set(key, { sig, heads: out });
+    if (heads.size > MAX_CUBES) heads.delete(heads.keys().next().value as string);
+    return out;
   }
 
   function unitInfo(code: string, at?: number): UnitInfo {
@@ -486,31 +653,20 @@ export function createStatsService(opts: StatsServiceOptions) {
       cubes.set(key, hit);
       return hit.stats;
     }
-    const t = getTree();
+    const keysOf = levelKeys(p, level);
     const buckets = new Map<string, Bucket>();
-    const toward = new Map<string, string[]>();
     const feeds = new Map<number, Bucket[]>();
     for (const row of periodData(p).rows) {
       let f = feeds.get(row.line);
       if (!f) {
-        const l = lineInfo(row.line);
-        f = [];
-        if (l?.commune) {
-          let units = toward.get(l.commune);
-          if (!units) {
-            units = t.countsToward(l.commune, p.startMs).filter((u) => t.stateAt(u, p.startMs)?.level === level);
-            toward.set(l.commune, units);
+        f = keysOf(row.line).map((k) => {
+          let b = buckets.get(k);
+          if (!b) {
+            b = new Bucket();
+            buckets.set(k, b);
           }
-          for (const u of units) {
-            const k = `${u}\u0000${l.access}`;
-            let b = buckets.get(k);
-            if (!b) {
-              b = new Bucket();
-              buckets.set(k, b);
-            }
-            f.push(b);
-          }
-        }
+          return b;
+        });
         feeds.set(row.line, f);
       }
       const agent = lines?.get(row.line)?.agent ?? 0;
@@ -558,22 +714,14 @@ export function createStatsService(opts: StatsServiceOptions) {
     if (isp === null && !byIsp) {
       const curCube = cube(cur, level, perAgent);
       // The period before only gives its sample count and median: from its figures when they are
-      // computed already, else from a lighter pass that computes just those.
-      const prevOf = (unit: string, access: AccessType) => {
-        const p = cubes.get(cubeKey(prev, level, perAgent))?.stats.get(`${unit}\u0000${access}`);
-        return { samples: p?.samples ?? 0, median: p?.download.median ?? null };
-      };
-      let light: Map<string, Bucket> | undefined;
-      if (!cubeCached(prev, level, perAgent))
-        light = bucketsOf(prev, new Set(wanted.map((u) => u.code)), accessList, null, false);
+      // computed already, else from its download figures alone.
+      const prevHeads = headlines(prev, level, perAgent);
       const rows: UnitStatsRow[] = [];
       for (const u of wanted) {
         const info = unitInfo(u.code, cur.startMs);
         for (const access of accessList) {
           const stats = fromCube(curCube, cur, u.code, access, perAgent);
-          const previous = light
-            ? headlineOf((light.get(`${u.code}\u0000${access}\u0000`) ?? EMPTY).columns(), perAgent)
-            : prevOf(u.code, access);
+          const previous = { ...(prevHeads.get(`${u.code}\u0000${access}`) ?? NO_HEADLINE) };
           rows.push({
             unit: info,
             access,
@@ -753,6 +901,90 @@ export function createStatsService(opts: StatsServiceOptions) {
     };
   }
 
+  function headlineTrend(q: TrendQuery): HeadlineTrend {
+    if (q.isp !== undefined) throw new HatangError('HATANG_ERR_VALIDATION', 'headline trends are for every ISP');
+    checkExternal();
+    naming('unit', () => mustUnit(q.unit));
+    const kind = q.period ?? 'week';
+    const max = kind === 'week' ? MAX_TREND_WEEKS : MAX_TREND_MONTHS;
+    const count = q.count ?? (kind === 'week' ? 52 : 12);
+    if (!Number.isInteger(count) || count < 1 || count > max) {
+      throw new HatangError('HATANG_ERR_OUT_OF_RANGE', `${kind}s must be an integer from 1 to ${max}`);
+    }
+    const last = naming('at', () => resolvePeriod(kind, q.at));
+    const periods = periodsEndingAt(last, count);
+    const first = periods[0] as Period;
+    const accessList: AccessType[] = q.access ? [q.access] : [...ACCESS_TYPES];
+    const perAgent = q.perAgent ?? false;
+    const key = JSON.stringify(['headlines', q.unit, kind, last.key, count, accessList, perAgent]);
+    return cached(key, first.firstDay, last.lastDay, () => computeHeadlineTrend(q.unit, periods, accessList, perAgent));
+  }
+
+  /**
+   * A unit's headline figures per period. A small unit (a commune) whose periods are not computed
+   * yet reads its own lines' download figures through the line index; a larger one the headline
+   * figures of its whole level per period (headlines), which then serve every unit of the level:
+   * the overview's districts, or every commune of a report, cost one pass per period together.
+   */
+  function computeHeadlineTrend(
+    unit: string,
+    periods: Period[],
+    accessList: AccessType[],
+    perAgent: boolean,
+  ): HeadlineTrend {
+    const t = getTree();
+    if (!lines) lines = loadLines();
+    const first = periods[0] as Period;
+    const last = periods[periods.length - 1] as Period;
+    const level = t.get(unit)?.level as UnitLevel;
+    const countsIn = new Map<string, boolean[]>();
+    const communeCounts = (commune: string): boolean[] => {
+      let v = countsIn.get(commune);
+      if (!v) {
+        v = periods.map((p) => t.countsToward(commune, p.startMs).includes(unit));
+        countsIn.set(commune, v);
+      }
+      return v;
+    };
+    const candidates: number[] = [];
+    for (const [line, l] of lines) {
+      if (!l.commune || !accessList.includes(l.access)) continue;
+      if (communeCounts(l.commune).some(Boolean)) candidates.push(line);
+    }
+    let own: Map<AccessType, DownBucket[]> | undefined;
+    if (candidates.length <= lines.size * OWN_LINES_SHARE && !periods.every((p) => headsCached(p, level, perAgent))) {
+      const idxOf = new Map(periods.map((p, i) => [p.firstDay, i]));
+      own = new Map(accessList.map((a) => [a, periods.map(() => new DownBucket())]));
+      for (const line of candidates) {
+        const l = lines.get(line) as LineInfo;
+        const b = own.get(l.access) as DownBucket[];
+        const counts = communeCounts(l.commune as string);
+        for (const [firstDay, down] of rollups.downloadsByLine(line, first.kind, first.firstDay, last.firstDay)) {
+          const pi = idxOf.get(firstDay);
+          if (pi !== undefined && counts[pi]) (b[pi] as DownBucket).add(decodeSamples(down), l.agent);
+        }
+      }
+    }
+    return {
+      unit: unitInfo(unit, last.startMs),
+      period: first.kind,
+      perAgent,
+      series: accessList.map((access) => {
+        let prevMedian: number | null = null;
+        const points = periods.map((p, i): HeadlinePoint => {
+          const h = own
+            ? headlineOf(((own.get(access) as DownBucket[])[i] as DownBucket).columns(), perAgent)
+            : (headlines(p, level, perAgent).get(`${unit}\u0000${access}`) ?? NO_HEADLINE);
+          const stats = headlineStats(h, { targetBps: target(p, access), sampleFloor: sampleFloorFor(p.kind) });
+          const change = i === 0 ? null : changeOf(stats.download.median, prevMedian);
+          prevMedian = stats.download.median;
+          return { period: periodInfo(p), ...stats, change };
+        });
+        return { access, points };
+      }),
+    };
+  }
+
   // Background refresh of periods ingest touched (refreshDelayMs): pages then find them computed.
   const refreshDelay = opts.refreshDelayMs ?? 0;
   const refreshMaxWait = opts.refreshMaxWaitMs ?? 30_000;
@@ -801,6 +1033,12 @@ export function createStatsService(opts: StatsServiceOptions) {
   return {
     units,
     trend,
+    /**
+     * trend() with the headline figures only (sample count, median, target and attainment) per
+     * period, from the download figures alone unless the full figures are computed already: what
+     * the dashboard's charts, tables and "weeks short" need. Every ISP (no `isp`).
+     */
+    headlineTrend,
     /** Target download for a year and access type, bits/s (null when none is configured). */
     targetFor: (year: number, access: AccessType) => targetFor(opts.targets, year, access),
     /** The configured target table, Mbit/s. */

@@ -206,8 +206,11 @@ function orNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
+/** What a download-only computation needs of the columns (headlineOf). */
+export type DownloadColumns = Pick<SampleColumns, 'n' | 'down' | 'agent'>;
+
 /** Values of `col` (NaN skipped) at the rows `keep` allows, in a fresh array. */
-function valuesOf(c: SampleColumns, col: Float64Array, keep?: Uint8Array): Float64Array {
+function valuesOf(c: Pick<SampleColumns, 'n'>, col: Float64Array, keep?: Uint8Array): Float64Array {
   const out = new Float64Array(c.n);
   let m = 0;
   for (let i = 0; i < c.n; i++) {
@@ -218,7 +221,7 @@ function valuesOf(c: SampleColumns, col: Float64Array, keep?: Uint8Array): Float
 }
 
 /** One median per agent of `col` (NaN skipped) at the rows `keep` allows. */
-function agentMediansOf(c: SampleColumns, col: Float64Array, keep?: Uint8Array): Float64Array {
+function agentMediansOf(c: Pick<SampleColumns, 'n' | 'agent'>, col: Float64Array, keep?: Uint8Array): Float64Array {
   const by = new Map<number, number[]>();
   for (let i = 0; i < c.n; i++) {
     const v = col[i] as number;
@@ -234,11 +237,21 @@ function agentMediansOf(c: SampleColumns, col: Float64Array, keep?: Uint8Array):
   return out;
 }
 
-function population(c: SampleColumns, col: Float64Array, perAgent: boolean, keep?: Uint8Array): Float64Array {
+function population(
+  c: Pick<SampleColumns, 'n' | 'agent'>,
+  col: Float64Array,
+  perAgent: boolean,
+  keep?: Uint8Array,
+): Float64Array {
   return perAgent ? agentMediansOf(c, col, keep) : valuesOf(c, col, keep);
 }
 
-function medianOf(c: SampleColumns, col: Float64Array, perAgent: boolean, keep?: Uint8Array): number | null {
+function medianOf(
+  c: Pick<SampleColumns, 'n' | 'agent'>,
+  col: Float64Array,
+  perAgent: boolean,
+  keep?: Uint8Array,
+): number | null {
   return orNull(quantiles(population(c, col, perAgent, keep), [0.5])[0] as number);
 }
 
@@ -246,10 +259,43 @@ function medianOf(c: SampleColumns, col: Float64Array, perAgent: boolean, keep?:
  * Only the sample count and headline median of a group: what the period before needs for the
  * week-over-week change. Same definitions as aggregateColumns.
  */
-export function headlineOf(c: SampleColumns, perAgentFirst = false): { samples: number; median: number | null } {
+export function headlineOf(c: DownloadColumns, perAgentFirst = false): { samples: number; median: number | null } {
   let samples = 0;
   for (let i = 0; i < c.n; i++) if (!Number.isNaN(c.down[i] as number)) samples++;
   return { samples, median: medianOf(c, c.down, perAgentFirst) };
+}
+
+/** The figures of a group that its sample count and headline median alone decide. */
+export interface HeadlineStats {
+  samples: number;
+  download: { median: number | null };
+  target: number | null;
+  attained: boolean | null;
+  attainment: number | null;
+  sampleFloor: number;
+  lowSamples: boolean;
+}
+
+/**
+ * The headline figures (what a trend chart or table shows per period) from the sample count and
+ * headline median (headlineOf): the same values aggregateColumns gives for these fields, without
+ * the other figures (upload, latency, slices of the day), which need every field of every test.
+ */
+export function headlineStats(
+  h: { samples: number; median: number | null },
+  opts: Pick<AggregateOptions, 'targetBps' | 'sampleFloor'>,
+): HeadlineStats {
+  const target = opts.targetBps !== null && opts.targetBps > 0 ? opts.targetBps : null;
+  const median = h.median;
+  return {
+    samples: h.samples,
+    download: { median },
+    target,
+    attained: target === null || median === null ? null : median >= target,
+    attainment: target === null || median === null ? null : median / target,
+    sampleFloor: opts.sampleFloor,
+    lowSamples: h.samples < opts.sampleFloor,
+  };
 }
 
 /** The statistics of one group of tests. The input is not modified and may be in any order. */
@@ -302,6 +348,7 @@ export function aggregateColumns(c: SampleColumns, opts: AggregateOptions): Grou
   }
   const [p10, p50, p90] = quantiles(pop, [0.1, 0.5, 0.9]) as [number, number, number];
   const median = orNull(p50);
+  const head = headlineStats({ samples, median }, opts);
   return {
     samples,
     agents,
@@ -313,13 +360,13 @@ export function aggregateColumns(c: SampleColumns, opts: AggregateOptions): Grou
     },
     uploadMedian: medianOf(c, c.up, perAgent),
     latencyMedian: medianOf(c, c.lat, perAgent),
-    target,
-    attained: target === null || median === null ? null : median >= target,
-    attainment: target === null || median === null ? null : median / target,
+    target: head.target,
+    attained: head.attained,
+    attainment: head.attainment,
     shareAtTarget: target === null || pop.length === 0 ? null : atTarget / pop.length,
     shareAt80: target === null || pop.length === 0 ? null : at80 / pop.length,
-    sampleFloor: opts.sampleFloor,
-    lowSamples: samples < opts.sampleFloor,
+    sampleFloor: head.sampleFloor,
+    lowSamples: head.lowSamples,
     office: { samples: officeN, median: medianOf(c, c.down, perAgent, office) },
     evening: { samples: eveningN, median: medianOf(c, c.down, perAgent, evening) },
     perAgent,

@@ -10,7 +10,7 @@ import {
 } from '@hatang/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Scope } from '../../geography/tree.js';
-import type { TrendReport, UnitStatsRow } from '../../stats/service.js';
+import type { HeadlineTrend, UnitStatsRow } from '../../stats/service.js';
 import type { UnitLevel } from '../../storage/units.js';
 import type { FigureCache } from '../cache.js';
 import { mbps } from '../format.js';
@@ -36,10 +36,15 @@ export function unitsOf(deps: PageDeps, level: UnitLevel, parent: string, week: 
   ).value.rows;
 }
 
-/** A unit's last dashboard.trendWeeks weeks up to `week` (app.stats.trend), through the figure cache. */
-export function trendOf(deps: PageDeps, unit: string, week: string): TrendReport {
+/**
+ * A unit's headline figures (median, target, samples) over the last dashboard.trendWeeks weeks up
+ * to `week` (app.stats.headlineTrend: what the charts, trend tables and "weeks short" show), through
+ * the figure cache.
+ */
+export function trendOf(deps: PageDeps, unit: string, week: string): HeadlineTrend {
   const count = deps.config.dashboard.trendWeeks;
-  return deps.cache.get(`trend:${unit}:${week}:${count}`, () => deps.app.stats.trend({ unit, count, at: week })).value;
+  return deps.cache.get(`trend:${unit}:${week}:${count}`, () => deps.app.stats.headlineTrend({ unit, count, at: week }))
+    .value;
 }
 
 export const ACCESS: readonly AccessType[] = ['fixed', 'mobile'];
@@ -199,7 +204,7 @@ export interface ChartSeries {
 /** Chart JSON for app.js: medians per week for each access type, and each target as a dashed line. */
 export function trendChart(
   t: Translate,
-  trend: TrendReport,
+  trend: HeadlineTrend,
 ): { labels: string[]; unit: string; xLabel: string; series: ChartSeries[] } {
   const first = trend.series[0];
   const labels = (first?.points ?? []).map((p) => p.period.firstDay.slice(8, 10) + '/' + p.period.firstDay.slice(5, 7));
@@ -222,7 +227,7 @@ export function trendChart(
   return { labels, unit: 'Mbit/s', xLabel: t('col.week'), series };
 }
 
-export function chartBlock(t: Translate, trend: TrendReport, title?: string): SafeHtml {
+export function chartBlock(t: Translate, trend: HeadlineTrend, title?: string): SafeHtml {
   const data = trendChart(t, trend);
   // A printed page has no interactive legend: a static key names the lines.
   const key = trend.series.map(

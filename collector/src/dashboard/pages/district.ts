@@ -1,7 +1,7 @@
 import type { AccessType } from '@hatang/shared';
 import type { FastifyRequest } from 'fastify';
 import type { PageResult } from '../../routes/dashboard.js';
-import type { TrendReport, UnitStatsRow } from '../../stats/service.js';
+import type { HeadlineTrend, UnitStatsRow } from '../../stats/service.js';
 import { mbps } from '../format.js';
 import { html, type SafeHtml } from '../html.js';
 import type { PageContext } from '../layout.js';
@@ -153,11 +153,11 @@ export const COMMUNE_SORTS = [
 export interface TrendRow {
   label: string;
   key: string;
-  points: Partial<Record<AccessType, TrendReport['series'][number]['points'][number]>>;
+  points: Partial<Record<AccessType, HeadlineTrend['series'][number]['points'][number]>>;
 }
 
 /** The chart's figures as a table (under the chart, and its CSV). */
-export function trendTable(ctx: PageContext, trend: TrendReport): Table<TrendRow> {
+export function trendTable(ctx: PageContext, trend: HeadlineTrend): Table<TrendRow> {
   const { t } = ctx;
   const first = trend.series[0]?.points ?? [];
   const rows: TrendRow[] = first.map((p, i) => ({
@@ -199,7 +199,7 @@ export function trendTable(ctx: PageContext, trend: TrendReport): Table<TrendRow
 
 export function chartPanel(
   ctx: PageContext,
-  trend: TrendReport,
+  trend: HeadlineTrend,
   csvTable = 'trend',
 ): { html: SafeHtml; table: Table<TrendRow> } {
   const { t } = ctx;

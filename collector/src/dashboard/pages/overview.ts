@@ -1,7 +1,7 @@
 import type { AccessType } from '@hatang/shared';
 import type { FastifyRequest } from 'fastify';
 import type { PageResult } from '../../routes/dashboard.js';
-import type { TrendReport, UnitStatsRow } from '../../stats/service.js';
+import type { HeadlineTrend, UnitStatsRow } from '../../stats/service.js';
 import { formatNumber, mbps } from '../format.js';
 import { html } from '../html.js';
 import type { PageContext } from '../layout.js';
@@ -37,7 +37,7 @@ export interface DistrictRow {
   code: string;
   name: string;
   stats: Partial<Record<AccessType, UnitStatsRow>>;
-  trend: Partial<Record<AccessType, TrendReport['series'][number]['points']>>;
+  trend: Partial<Record<AccessType, HeadlineTrend['series'][number]['points']>>;
   communes: number;
   communesShort: number;
 }

@@ -31,7 +31,7 @@ import {
 import { type Scope, UnitTree } from '../geography/tree.js';
 import { naming } from '../routes/query-guard.js';
 import type { Db } from '../storage/db.js';
-import { createRollupRepo, decodeSamples } from '../storage/rollups.js';
+import { createRollupRepo, decodeAll, decodeSamples } from '../storage/rollups.js';
 import { createUnitsRepo, UNIT_LEVELS, type UnitLevel } from '../storage/units.js';
 
 /**
@@ -343,8 +343,23 @@ export function createStatsService(opts: StatsServiceOptions) {
   }
 
   function getTree(): UnitTree {
-    if (!tree) tree = new UnitTree(unitsRepo.all(), unitsRepo.history(), unitsRepo.members());
+    if (!tree) {
+      tree = new UnitTree(unitsRepo.all(), unitsRepo.history(), unitsRepo.members());
+      towardMemo.clear();
+    }
     return tree;
+  }
+
+  /** getTree().countsToward, remembered per commune and instant until the units change. */
+  const towardMemo = new Map<string, string[]>();
+  function towardAt(commune: string, at: number): string[] {
+    const key = `${commune}\u0000${at}`;
+    let v = towardMemo.get(key);
+    if (!v) {
+      v = getTree().countsToward(commune, at);
+      towardMemo.set(key, v);
+    }
+    return v;
   }
 
   function indexOf(agentId: string): number {
@@ -420,13 +435,16 @@ export function createStatsService(opts: StatsServiceOptions) {
       dataBytes -= hit.data.bytes;
     }
     const data: PeriodData = { rows: [], bytes: 0 };
-    for (const r of rollups.byPeriod(p.kind, p.firstDay)) {
-      const f = decodeSamples(r.samples);
-      const slice = new Uint8Array(f.length >> 2);
-      for (let i = 0; i < slice.length; i++) slice[i] = sliceOfDay(f[i * 4] as number);
-      data.rows.push({ line: r.line, f, slice });
-      data.bytes += r.samples.length + slice.length + 64;
-    }
+    const raw = rollups.byPeriod(p.kind, p.firstDay);
+    const { all, starts } = decodeAll(raw.map((r) => r.samples));
+    const slices = new Uint8Array(all.length >> 2);
+    for (let i = 0; i < slices.length; i++) slices[i] = sliceOfDay(all[i * 4] as number);
+    raw.forEach((r, i) => {
+      const from = starts[i] as number;
+      const to = (starts[i + 1] as number) - (((starts[i + 1] as number) - from) % 4);
+      data.rows.push({ line: r.line, f: all.subarray(from, to), slice: slices.subarray(from >> 2, to >> 2) });
+    });
+    data.bytes = all.byteLength + slices.byteLength + 64 * raw.length;
     dataCache.set(key, { sig, data });
     dataBytes += data.bytes;
     while (dataBytes > dataCacheBytes && dataCache.size > 1) {
@@ -451,11 +469,13 @@ export function createStatsService(opts: StatsServiceOptions) {
       downCache.delete(key);
       downBytes -= hit.bytes;
     }
-    const entry = { sig, rows: [] as { line: number; d: Float64Array }[], bytes: 0 };
-    for (const [line, down] of rollups.downloadsByPeriod(p.kind, p.firstDay)) {
-      entry.rows.push({ line, d: decodeSamples(down) });
-      entry.bytes += down.length + 64;
-    }
+    const raw = rollups.downloadsByPeriod(p.kind, p.firstDay);
+    const { all, starts } = decodeAll(raw.map((r) => r[1]));
+    const entry = {
+      sig,
+      rows: raw.map(([line], i) => ({ line, d: all.subarray(starts[i] as number, starts[i + 1] as number) })),
+      bytes: all.byteLength + 64 * raw.length,
+    };
     downCache.set(key, entry);
     downBytes += entry.bytes;
     while (downBytes > dataCacheBytes / 4 && downCache.size > 1) {
@@ -482,7 +502,7 @@ export function createStatsService(opts: StatsServiceOptions) {
       if (l?.commune) {
         let units = toward.get(l.commune);
         if (!units) {
-          units = t.countsToward(l.commune, p.startMs).filter((u) => t.stateAt(u, p.startMs)?.level === level);
+          units = towardAt(l.commune, p.startMs).filter((u) => t.stateAt(u, p.startMs)?.level === level);
           toward.set(l.commune, units);
         }
         for (const u of units) keys.push(`${u}\u0000${l.access}`);
@@ -901,10 +921,9 @@ export function createStatsService(opts: StatsServiceOptions) {
     };
   }
 
-  function headlineTrend(q: TrendQuery): HeadlineTrend {
+  /** Periods and options of a headline trend query, checked. */
+  function headlineParams(q: Omit<TrendQuery, 'unit'>) {
     if (q.isp !== undefined) throw new HatangError('HATANG_ERR_VALIDATION', 'headline trends are for every ISP');
-    checkExternal();
-    naming('unit', () => mustUnit(q.unit));
     const kind = q.period ?? 'week';
     const max = kind === 'week' ? MAX_TREND_WEEKS : MAX_TREND_MONTHS;
     const count = q.count ?? (kind === 'week' ? 52 : 12);
@@ -913,11 +932,64 @@ export function createStatsService(opts: StatsServiceOptions) {
     }
     const last = naming('at', () => resolvePeriod(kind, q.at));
     const periods = periodsEndingAt(last, count);
-    const first = periods[0] as Period;
     const accessList: AccessType[] = q.access ? [q.access] : [...ACCESS_TYPES];
     const perAgent = q.perAgent ?? false;
-    const key = JSON.stringify(['headlines', q.unit, kind, last.key, count, accessList, perAgent]);
-    return cached(key, first.firstDay, last.lastDay, () => computeHeadlineTrend(q.unit, periods, accessList, perAgent));
+    return { kind, count, last, periods, first: periods[0] as Period, accessList, perAgent };
+  }
+
+  function headlineTrend(q: TrendQuery): HeadlineTrend {
+    return headlineTrends({ ...q, units: [q.unit] }).get(q.unit) as HeadlineTrend;
+  }
+
+  /**
+   * The headline trends of several units at once (a province's districts, a report's communes):
+   * whether each reads its own lines or whole periods is decided for all of them together, by
+   * how many lines they have between them.
+   */
+  function headlineTrends(q: Omit<TrendQuery, 'unit'> & { units: readonly string[] }): Map<string, HeadlineTrend> {
+    checkExternal();
+    for (const u of q.units) naming('unit', () => mustUnit(u));
+    const { kind, count, last, periods, first, accessList, perAgent } = headlineParams(q);
+    const keyOf = (u: string) => JSON.stringify(['headlines', u, kind, last.key, count, accessList, perAgent]);
+    const sig = signature(first.firstDay, last.lastDay);
+    const missing = q.units.filter((u) => cache.get(keyOf(u))?.sig !== sig);
+    let mode: 'own' | 'level' | undefined;
+    if (missing.length > 1) {
+      if (!lines) lines = loadLines();
+      let total = 0;
+      for (const u of missing) total += candidatesOf(u, periods, accessList).candidates.length;
+      mode = total <= lines.size * OWN_LINES_SHARE ? 'own' : 'level';
+    }
+    const out = new Map<string, HeadlineTrend>();
+    for (const u of q.units) {
+      out.set(
+        u,
+        cached(keyOf(u), first.firstDay, last.lastDay, () =>
+          computeHeadlineTrend(u, periods, accessList, perAgent, mode),
+        ),
+      );
+    }
+    return out;
+  }
+
+  /** The lines whose tests count toward `unit` in any of the periods, and in which. */
+  function candidatesOf(unit: string, periods: Period[], accessList: AccessType[]) {
+    if (!lines) lines = loadLines();
+    const countsIn = new Map<string, boolean[]>();
+    const communeCounts = (commune: string): boolean[] => {
+      let v = countsIn.get(commune);
+      if (!v) {
+        v = periods.map((p) => towardAt(commune, p.startMs).includes(unit));
+        countsIn.set(commune, v);
+      }
+      return v;
+    };
+    const candidates: number[] = [];
+    for (const [line, l] of lines) {
+      if (!l.commune || !accessList.includes(l.access)) continue;
+      if (communeCounts(l.commune).some(Boolean)) candidates.push(line);
+    }
+    return { candidates, communeCounts };
   }
 
   /**
@@ -931,28 +1003,19 @@ export function createStatsService(opts: StatsServiceOptions) {
     periods: Period[],
     accessList: AccessType[],
     perAgent: boolean,
+    mode?: 'own' | 'level',
   ): HeadlineTrend {
     const t = getTree();
     if (!lines) lines = loadLines();
     const first = periods[0] as Period;
     const last = periods[periods.length - 1] as Period;
     const level = t.get(unit)?.level as UnitLevel;
-    const countsIn = new Map<string, boolean[]>();
-    const communeCounts = (commune: string): boolean[] => {
-      let v = countsIn.get(commune);
-      if (!v) {
-        v = periods.map((p) => t.countsToward(commune, p.startMs).includes(unit));
-        countsIn.set(commune, v);
-      }
-      return v;
-    };
-    const candidates: number[] = [];
-    for (const [line, l] of lines) {
-      if (!l.commune || !accessList.includes(l.access)) continue;
-      if (communeCounts(l.commune).some(Boolean)) candidates.push(line);
-    }
+    const { candidates, communeCounts } = candidatesOf(unit, periods, accessList);
     let own: Map<AccessType, DownBucket[]> | undefined;
-    if (candidates.length <= lines.size * OWN_LINES_SHARE && !periods.every((p) => headsCached(p, level, perAgent))) {
+    if (
+      !periods.every((p) => headsCached(p, level, perAgent)) &&
+      (mode ?? (candidates.length <= lines.size * OWN_LINES_SHARE ? 'own' : 'level')) === 'own'
+    ) {
       const idxOf = new Map(periods.map((p, i) => [p.firstDay, i]));
       own = new Map(accessList.map((a) => [a, periods.map(() => new DownBucket())]));
       for (const line of candidates) {
@@ -1039,6 +1102,7 @@ export function createStatsService(opts: StatsServiceOptions) {
      * the dashboard's charts, tables and "weeks short" need. Every ISP (no `isp`).
      */
     headlineTrend,
+    headlineTrends,
     /** Target download for a year and access type, bits/s (null when none is configured). */
     targetFor: (year: number, access: AccessType) => targetFor(opts.targets, year, access),
     /** The configured target table, Mbit/s. */

@@ -61,6 +61,34 @@ export function decodeSamples(buf: Buffer): Float64Array {
 }
 
 /**
+ * Several rollup blobs decoded into one Float64Array (one allocation for a whole period instead of
+ * one per row); blob i's floats are all.subarray(starts[i], starts[i + 1]).
+ */
+export function decodeAll(bufs: readonly Uint8Array[]): { all: Float64Array; starts: Uint32Array } {
+  const starts = new Uint32Array(bufs.length + 1);
+  let n = 0;
+  bufs.forEach((b, i) => {
+    starts[i] = n;
+    n += Math.floor(b.length / 8);
+  });
+  starts[bufs.length] = n;
+  const all = new Float64Array(n);
+  if (LE) {
+    const bytes = new Uint8Array(all.buffer);
+    bufs.forEach((b, i) => {
+      bytes.set(b.subarray(0, ((starts[i + 1] as number) - (starts[i] as number)) * 8), (starts[i] as number) * 8);
+    });
+  } else {
+    bufs.forEach((b, i) => {
+      const v = new DataView(b.buffer, b.byteOffset, b.length);
+      for (let k = starts[i] as number, o = 0; k < (starts[i + 1] as number); k++, o += 8)
+        all[k] = v.getFloat64(o, true);
+    });
+  }
+  return { all, starts };
+}
+
+/**
  * The download figures of a rollup blob (the second float64 of each tuple), bytes copied as they
  * are: what rollup_downloads holds for the row (migration 13).
  */
@@ -104,7 +132,9 @@ export function createRollupRepo(db: Db) {
     ),
     downByPeriod: db.prepare('SELECT line, down FROM rollup_downloads WHERE kind = ? AND first_day = ?').raw(),
     downByLine: db
-      .prepare('SELECT first_day, down FROM rollup_downloads WHERE line = ? AND kind = ? AND first_day BETWEEN ? AND ?')
+      .prepare(
+        'SELECT first_day, down FROM rollup_downloads INDEXED BY rollup_downloads_line WHERE line = ? AND kind = ? AND first_day BETWEEN ? AND ?',
+      )
       .raw(),
     deleteDown: db.prepare('DELETE FROM rollup_downloads WHERE kind = ? AND first_day BETWEEN ? AND ?'),
     byPeriod: db.prepare('SELECT first_day, line, samples FROM rollup_periods WHERE kind = ? AND first_day = ?').raw(),

@@ -47,6 +47,24 @@ export function trendOf(deps: PageDeps, unit: string, week: string): HeadlineTre
     .value;
 }
 
+/**
+ * trendOf for several units of one page (a province's districts, a district's communes): those
+ * not in the figure cache are computed together (app.stats.headlineTrends).
+ */
+export function trendsOf(deps: PageDeps, units: readonly string[], week: string): Map<string, HeadlineTrend> {
+  const count = deps.config.dashboard.trendWeeks;
+  let batch: Map<string, HeadlineTrend> | undefined;
+  const out = new Map<string, HeadlineTrend>();
+  for (const unit of units) {
+    const trend = deps.cache.get(`trend:${unit}:${week}:${count}`, () => {
+      batch ??= deps.app.stats.headlineTrends({ units, count, at: week });
+      return batch.get(unit) as HeadlineTrend;
+    }).value;
+    out.set(unit, trend);
+  }
+  return out;
+}
+
 export const ACCESS: readonly AccessType[] = ['fixed', 'mobile'];
 export const ACCESS_COLOR: Record<AccessType, string> = { fixed: '#1f6fb2', mobile: '#d9730d' };
 

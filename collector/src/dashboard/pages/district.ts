@@ -27,6 +27,7 @@ import {
   sortOf,
   statusCell,
   trendOf,
+  trendsOf,
   unitsOf,
   weekLabel,
   weekNav,
@@ -51,11 +52,17 @@ export function communeRows(deps: PageDeps, parent: string, weekKey: string): Co
     if (a.commune_code && a.revoked_at === null)
       agentsPer.set(a.commune_code, (agentsPer.get(a.commune_code) ?? 0) + 1);
   }
-  return [...byUnit(report)].map(([code, m]) => {
+  const rows = byUnit(report);
+  // Only a commune short this week has a streak; its trend says how long.
+  const trends = trendsOf(
+    deps,
+    [...rows].filter(([, m]) => ACCESS.some((a) => m[a]?.attained === false)).map(([code]) => code),
+    weekKey,
+  );
+  return [...rows].map(([code, m]) => {
     const short: Partial<Record<AccessType, number>> = {};
-    // Only a commune short this week has a streak; its trend says how long.
-    if (ACCESS.some((a) => m[a]?.attained === false)) {
-      const trend = trendOf(deps, code, weekKey);
+    const trend = trends.get(code);
+    if (trend) {
       for (const s of trend.series) if (m[s.access]?.attained === false) short[s.access] = weeksShort(s.points);
     }
     for (const a of ACCESS) if (short[a] === undefined && m[a]?.attained === true) short[a] = 0;

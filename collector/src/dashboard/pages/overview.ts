@@ -26,7 +26,7 @@ import {
   selectedWeek,
   sparkline,
   statusCell,
-  trendOf,
+  trendsOf,
   unitsOf,
   weekLabel,
   weekNav,
@@ -65,8 +65,10 @@ export function districtRows(deps: PageDeps, province: string, weekKey: string):
     count.set(district, (count.get(district) ?? 0) + 1);
     if (ACCESS.some((a) => m[a]?.attained === false)) short.set(district, (short.get(district) ?? 0) + 1);
   }
-  return [...byUnit(districts)].map(([code, m]) => {
-    const trend = trendOf(deps, code, weekKey);
+  const rows = byUnit(districts);
+  const trends = trendsOf(deps, [...rows.keys()], weekKey);
+  return [...rows].map(([code, m]) => {
+    const trend = trends.get(code) as HeadlineTrend;
     const first = m.fixed ?? m.mobile;
     return {
       code,

@@ -11,6 +11,7 @@ import {
   HatangError,
   type HeadlineStats,
   headlineOf,
+  headlineOfValues,
   headlineStats,
   MAX_TREND_MONTHS,
   MAX_TREND_WEEKS,
@@ -177,6 +178,11 @@ export interface StatsServiceOptions {
   refreshMaxWaitMs?: number;
   /** Called with the periods recomputed in the background and how long it took. */
   onRefresh?: (periods: number, ms: number) => void;
+  /**
+   * Headline trends: units with at most this share of all lines read their own lines, larger ones
+   * whole periods (default 1/8; tests set 0 or 1 to take one way or the other).
+   */
+  ownLinesShare?: number;
 }
 
 /** '2026-11-23T00:00:00+07:00' */
@@ -274,6 +280,18 @@ class DownBucket {
     });
     return { n: this.n, down, agent };
   }
+
+  /** Sample count and headline median (shared headlineOf). */
+  headline(perAgent: boolean): Headline {
+    if (perAgent) return headlineOf(this.columns(), true);
+    const down = new Float64Array(this.n);
+    let k = 0;
+    for (const d of this.parts) {
+      down.set(d, k);
+      k += d.length;
+    }
+    return headlineOfValues(down);
+  }
 }
 
 /** Rollup rows of one period, decoded, with each sample's slice of the day (sliceOfDay). */
@@ -289,6 +307,7 @@ export function createStatsService(opts: StatsServiceOptions) {
   const unitsRepo = createUnitsRepo(db);
   const agentsStmt = db.prepare('SELECT id, commune_code FROM agents');
   const cacheSize = opts.cacheSize ?? 256;
+  const ownLinesShare = opts.ownLinesShare ?? OWN_LINES_SHARE;
   const dataCacheBytes = (opts.dataCacheMb ?? 128) * 1e6;
 
   let tree: UnitTree | undefined;
@@ -351,13 +370,17 @@ export function createStatsService(opts: StatsServiceOptions) {
   }
 
   /** getTree().countsToward, remembered per commune and instant until the units change. */
-  const towardMemo = new Map<string, string[]>();
+  const towardMemo = new Map<number, Map<string, string[]>>();
   function towardAt(commune: string, at: number): string[] {
-    const key = `${commune}\u0000${at}`;
-    let v = towardMemo.get(key);
+    let m = towardMemo.get(at);
+    if (!m) {
+      m = new Map();
+      towardMemo.set(at, m);
+    }
+    let v = m.get(commune);
     if (!v) {
       v = getTree().countsToward(commune, at);
-      towardMemo.set(key, v);
+      m.set(commune, v);
     }
     return v;
   }
@@ -554,7 +577,7 @@ export function createStatsService(opts: StatsServiceOptions) {
       }
     }
     const out = new Map<string, Headline>();
-    for (const [k, b] of buckets) out.set(k, headlineOf(b.columns(), perAgent));
+    for (const [k, b] of buckets) out.set(k, b.headline(perAgent));
     heads.delete(key);
     heads.set(key, { sig, heads: out });
     if (heads.size > MAX_CUBES) heads.delete(heads.keys().next().value as string);
@@ -958,7 +981,7 @@ export function createStatsService(opts: StatsServiceOptions) {
       if (!lines) lines = loadLines();
       let total = 0;
       for (const u of missing) total += candidatesOf(u, periods, accessList).candidates.length;
-      mode = total <= lines.size * OWN_LINES_SHARE ? 'own' : 'level';
+      mode = total <= lines.size * ownLinesShare ? 'own' : 'level';
     }
     const out = new Map<string, HeadlineTrend>();
     for (const u of q.units) {
@@ -985,9 +1008,15 @@ export function createStatsService(opts: StatsServiceOptions) {
       return v;
     };
     const candidates: number[] = [];
+    const any = new Map<string, boolean>();
     for (const [line, l] of lines) {
       if (!l.commune || !accessList.includes(l.access)) continue;
-      if (communeCounts(l.commune).some(Boolean)) candidates.push(line);
+      let counts = any.get(l.commune);
+      if (counts === undefined) {
+        counts = communeCounts(l.commune).some(Boolean);
+        any.set(l.commune, counts);
+      }
+      if (counts) candidates.push(line);
     }
     return { candidates, communeCounts };
   }
@@ -1010,12 +1039,12 @@ export function createStatsService(opts: StatsServiceOptions) {
     const first = periods[0] as Period;
     const last = periods[periods.length - 1] as Period;
     const level = t.get(unit)?.level as UnitLevel;
-    const { candidates, communeCounts } = candidatesOf(unit, periods, accessList);
     let own: Map<AccessType, DownBucket[]> | undefined;
-    if (
-      !periods.every((p) => headsCached(p, level, perAgent)) &&
-      (mode ?? (candidates.length <= lines.size * OWN_LINES_SHARE ? 'own' : 'level')) === 'own'
-    ) {
+    const pick = mode !== 'level' && !periods.every((p) => headsCached(p, level, perAgent));
+    const { candidates, communeCounts } = pick
+      ? candidatesOf(unit, periods, accessList)
+      : { candidates: [] as number[], communeCounts: () => [] as boolean[] };
+    if (pick && (mode === 'own' || candidates.length <= lines.size * ownLinesShare)) {
       const idxOf = new Map(periods.map((p, i) => [p.firstDay, i]));
       own = new Map(accessList.map((a) => [a, periods.map(() => new DownBucket())]));
       for (const line of candidates) {
@@ -1036,7 +1065,7 @@ export function createStatsService(opts: StatsServiceOptions) {
         let prevMedian: number | null = null;
         const points = periods.map((p, i): HeadlinePoint => {
           const h = own
-            ? headlineOf(((own.get(access) as DownBucket[])[i] as DownBucket).columns(), perAgent)
+            ? ((own.get(access) as DownBucket[])[i] as DownBucket).headline(perAgent)
             : (headlines(p, level, perAgent).get(`${unit}\u0000${access}`) ?? NO_HEADLINE);
           const stats = headlineStats(h, { targetBps: target(p, access), sampleFloor: sampleFloorFor(p.kind) });
           const change = i === 0 ? null : changeOf(stats.download.median, prevMedian);

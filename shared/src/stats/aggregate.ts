@@ -298,6 +298,19 @@ export function headlineStats(
   };
 }
 
+/**
+ * headlineOf without per-agent collapsing, straight on download values the caller no longer needs
+ * (NaN: no figure): the same sample count and median, without copying them first. Reorders them.
+ */
+export function headlineOfValues(values: Float64Array): { samples: number; median: number | null } {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (!Number.isNaN(v)) values[m++] = v;
+  }
+  return { samples: m, median: orNull(quantiles(values.subarray(0, m), [0.5])[0] as number) };
+}
+
 /** The statistics of one group of tests. The input is not modified and may be in any order. */
 export function aggregateSpeed(samples: readonly SpeedSample[], opts: AggregateOptions): GroupStats {
   return aggregateColumns(toColumns(samples), opts);

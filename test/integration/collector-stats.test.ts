@@ -320,6 +320,47 @@ describe('headline figures (dashboard trends, the period before) from the downlo
     }
   });
 
+  it("the headline units report is the full report's headline fields, every level, fresh or warmed up", async () => {
+    const province = c.app.stats
+      .tree()
+      .all()
+      .find((u) => u.level === 'province')?.code as string;
+    const pick = (r: any) => ({
+      unit: r.unit,
+      access: r.access,
+      isp: r.isp,
+      ...head({ ...r, period: { key: '' } }),
+      previous: r.previous,
+    });
+    for (const perAgent of [false, true]) {
+      for (const [level, parent] of [
+        ['commune', '116'],
+        ['commune', null],
+        ['district', province],
+        ['province', null],
+      ] as const) {
+        for (const at of ['2026-W47', '2026-W48', '2026-W49']) {
+          const q = { period: 'week' as const, at, level, parent, perAgent };
+          const full = service(0).units(q);
+          const fresh = service(0).headlineUnits(q);
+          expect(fresh.rows.map(pick)).toEqual(full.rows.map(pick));
+          expect(fresh.rows.length).toBeGreaterThan(0);
+          const warm = service(0);
+          await warm.warmUp({ weeks: 4, months: 0 });
+          expect(warm.headlineUnits(q).rows.map(pick)).toEqual(full.rows.map(pick));
+        }
+      }
+    }
+    // Scope: a district viewer's rows only.
+    const scoped = service(0).headlineUnits({
+      period: 'week',
+      at: '2026-W48',
+      level: 'commune',
+      scope: { units: ['118'] },
+    });
+    expect(new Set(scoped.rows.map((r) => r.unit.parentCode))).toEqual(new Set(['118']));
+  });
+
   it("a report's period before is the same from the download figures or the full figures", async () => {
     for (const perAgent of [false, true]) {
       const svc = service(0);

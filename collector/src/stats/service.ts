@@ -121,6 +121,25 @@ export interface TrendQuery {
   perAgent?: boolean | undefined;
 }
 
+/** A units report row with the headline figures only (headlineUnits). UnitStatsRow is one too. */
+export interface HeadlineUnitRow extends HeadlineStats {
+  unit: UnitInfo;
+  access: AccessType;
+  isp: string | null;
+  previous: { samples: number; median: number | null };
+  change: Change | null;
+}
+
+export interface HeadlineUnitsReport {
+  period: PeriodInfo;
+  previousPeriod: PeriodInfo;
+  level: UnitLevel;
+  parent: UnitInfo | null;
+  access: AccessType[];
+  perAgent: boolean;
+  rows: HeadlineUnitRow[];
+}
+
 /** A trend point with the headline figures only (headlineTrend): what the dashboard's charts show. */
 export interface HeadlinePoint extends HeadlineStats {
   period: PeriodInfo;
@@ -549,17 +568,20 @@ export function createStatsService(opts: StatsServiceOptions) {
   function headlines(p: Period, level: UnitLevel, perAgent: boolean): Map<string, Headline> {
     const key = cubeKey(p, level, perAgent);
     const sig = signature(p.firstDay, p.lastDay);
-    const full = cubes.get(key);
-    if (full && full.sig === sig) {
-      const out = new Map<string, Headline>();
-      for (const [k, g] of full.stats) out.set(k, { samples: g.samples, median: g.download.median });
-      return out;
-    }
     const hit = heads.get(key);
     if (hit && hit.sig === sig) {
       heads.delete(key);
       heads.set(key, hit);
       return hit.heads;
+    }
+    const full = cubes.get(key);
+    if (full && full.sig === sig) {
+      const out = new Map<string, Headline>();
+      for (const [k, g] of full.stats) out.set(k, { samples: g.samples, median: g.download.median });
+      heads.delete(key);
+      heads.set(key, { sig, heads: out });
+      if (heads.size > MAX_CUBES) heads.delete(heads.keys().next().value as string);
+      return out;
     }
     const keysOf = levelKeys(p, level);
     const buckets = new Map<string, DownBucket>();
@@ -944,6 +966,64 @@ export function createStatsService(opts: StatsServiceOptions) {
     };
   }
 
+  /**
+   * units() with the headline figures only (sample count, median, target, attainment; the period
+   * before and the change), every ISP: from the download figures alone unless the full figures of
+   * the period are computed already. What the dashboard's tables of districts and communes show.
+   */
+  function headlineUnits(q: Omit<UnitsQuery, 'isp' | 'byIsp'>): HeadlineUnitsReport {
+    if (!(UNIT_LEVELS as readonly string[]).includes(q.level)) {
+      throw new HatangError('HATANG_ERR_VALIDATION', `level must be one of ${UNIT_LEVELS.join(', ')}`);
+    }
+    checkExternal();
+    const cur = naming('at', () => resolvePeriod(q.period, q.at));
+    const prev = shiftPeriod(cur, -1);
+    const parent = q.parent ?? null;
+    if (parent !== null) naming('parent', () => mustUnit(parent));
+    const accessList: AccessType[] = q.access ? [q.access] : [...ACCESS_TYPES];
+    const perAgent = q.perAgent ?? false;
+    const level = q.level;
+    const key = JSON.stringify(['headunits', cur.key, q.period, level, parent, accessList, perAgent]);
+    const report = cached(key, prev.firstDay, cur.lastDay, (): HeadlineUnitsReport => {
+      const curHeads = headlines(cur, level, perAgent);
+      const prevHeads = headlines(prev, level, perAgent);
+      const floor = sampleFloorFor(cur.kind);
+      const rows: HeadlineUnitRow[] = [];
+      for (const u of getTree().unitsAt(level, parent, cur)) {
+        const info = unitInfo(u.code, cur.startMs);
+        for (const access of accessList) {
+          const k = `${u.code}\u0000${access}`;
+          const stats = headlineStats(curHeads.get(k) ?? NO_HEADLINE, {
+            targetBps: target(cur, access),
+            sampleFloor: floor,
+          });
+          const previous = { ...(prevHeads.get(k) ?? NO_HEADLINE) };
+          rows.push({
+            unit: info,
+            access,
+            isp: null,
+            ...stats,
+            previous,
+            change: changeOf(stats.download.median, previous.median),
+          });
+        }
+      }
+      return {
+        period: periodInfo(cur),
+        previousPeriod: periodInfo(prev),
+        level,
+        parent: parent === null ? null : naming('parent', () => unitInfo(parent, cur.startMs)),
+        access: accessList,
+        perAgent,
+        rows,
+      };
+    });
+    const scope = q.scope ?? 'all';
+    if (scope === 'all') return report;
+    const t = getTree();
+    return { ...report, rows: report.rows.filter((r) => t.canRead(scope, r.unit.code)) };
+  }
+
   /** Periods and options of a headline trend query, checked. */
   function headlineParams(q: Omit<TrendQuery, 'unit'>) {
     if (q.isp !== undefined) throw new HatangError('HATANG_ERR_VALIDATION', 'headline trends are for every ISP');
@@ -1132,6 +1212,7 @@ export function createStatsService(opts: StatsServiceOptions) {
      */
     headlineTrend,
     headlineTrends,
+    headlineUnits,
     /** Target download for a year and access type, bits/s (null when none is configured). */
     targetFor: (year: number, access: AccessType) => targetFor(opts.targets, year, access),
     /** The configured target table, Mbit/s. */

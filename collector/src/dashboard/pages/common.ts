@@ -10,7 +10,7 @@ import {
 } from '@hatang/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Scope } from '../../geography/tree.js';
-import type { HeadlineTrend, UnitStatsRow } from '../../stats/service.js';
+import type { HeadlineTrend, HeadlineUnitRow, UnitStatsRow } from '../../stats/service.js';
 import type { UnitLevel } from '../../storage/units.js';
 import type { FigureCache } from '../cache.js';
 import { mbps } from '../format.js';
@@ -29,9 +29,20 @@ export interface PageDeps {
   cache: FigureCache;
 }
 
-/** A week's statistics of every unit of `level` under `parent` (app.stats.units), through the figure cache. */
-export function unitsOf(deps: PageDeps, level: UnitLevel, parent: string, week: string): UnitStatsRow[] {
+/**
+ * A week's headline figures (median, target, samples, change) of every unit of `level` under
+ * `parent` (app.stats.headlineUnits: what the tables and KPIs of districts and communes show),
+ * through the figure cache.
+ */
+export function unitsOf(deps: PageDeps, level: UnitLevel, parent: string, week: string): HeadlineUnitRow[] {
   return deps.cache.get(`units:${level}:${parent}:${week}`, () =>
+    deps.app.stats.headlineUnits({ period: 'week', at: week, level, parent }),
+  ).value.rows;
+}
+
+/** A week's full statistics (upload and latency too) of the units of `level` under `parent` (app.stats.units). */
+export function fullUnitsOf(deps: PageDeps, level: UnitLevel, parent: string, week: string): UnitStatsRow[] {
+  return deps.cache.get(`full:${level}:${parent}:${week}`, () =>
     deps.app.stats.units({ period: 'week', at: week, level, parent }),
   ).value.rows;
 }
@@ -175,7 +186,7 @@ export function badge(t: Translate, row: { attained: boolean | null } | undefine
 }
 
 /** Median download, Mbit/s, coloured by attainment; a "few tests" mark when below the sample floor. */
-export function medianCell(t: Translate, row: UnitStatsRow | undefined): Cell {
+export function medianCell(t: Translate, row: HeadlineUnitRow | undefined): Cell {
   if (!row || row.download.median === null) return { value: null };
   const a = assessment(row);
   return {
@@ -189,7 +200,7 @@ export function medianCell(t: Translate, row: UnitStatsRow | undefined): Cell {
   } as Cell;
 }
 
-export function percentOfTarget(row: UnitStatsRow | undefined): number | null {
+export function percentOfTarget(row: HeadlineUnitRow | undefined): number | null {
   // Floored, so a median just under the target never reads as 100 %.
   return row?.attainment === null || row?.attainment === undefined ? null : Math.floor(row.attainment * 1000) / 10;
 }
@@ -266,8 +277,8 @@ export function sparkline(
 }
 
 /** Rows of a units report by unit code and access type. */
-export function byUnit(rows: readonly UnitStatsRow[]): Map<string, Partial<Record<AccessType, UnitStatsRow>>> {
-  const out = new Map<string, Partial<Record<AccessType, UnitStatsRow>>>();
+export function byUnit<R extends HeadlineUnitRow>(rows: readonly R[]): Map<string, Partial<Record<AccessType, R>>> {
+  const out = new Map<string, Partial<Record<AccessType, R>>>();
   for (const r of rows) {
     let m = out.get(r.unit.code);
     if (!m) {

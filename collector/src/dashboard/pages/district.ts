@@ -1,7 +1,7 @@
 import type { AccessType } from '@hatang/shared';
 import type { FastifyRequest } from 'fastify';
 import type { PageResult } from '../../routes/dashboard.js';
-import type { HeadlineTrend, UnitStatsRow } from '../../stats/service.js';
+import type { HeadlineTrend, HeadlineUnitRow } from '../../stats/service.js';
 import { mbps } from '../format.js';
 import { html, type SafeHtml } from '../html.js';
 import type { PageContext } from '../layout.js';
@@ -39,7 +39,7 @@ import { provinceCode, provinceKpis } from './overview.js';
 export interface CommuneRow {
   code: string;
   name: string;
-  stats: Partial<Record<AccessType, UnitStatsRow>>;
+  stats: Partial<Record<AccessType, HeadlineUnitRow>>;
   weeksShort: Partial<Record<AccessType, number>>;
   agents: number;
 }
@@ -283,7 +283,7 @@ export function districtPage(deps: PageDeps) {
 
 function kpisFor(
   ctx: PageContext,
-  own: Partial<Record<AccessType, UnitStatsRow>> | undefined,
+  own: Partial<Record<AccessType, HeadlineUnitRow>> | undefined,
   shortCount: number,
   communes: number,
   silent: number,

@@ -1,7 +1,7 @@
 import type { AccessType } from '@hatang/shared';
 import type { FastifyRequest } from 'fastify';
 import type { PageResult } from '../../routes/dashboard.js';
-import type { HeadlineTrend, UnitStatsRow } from '../../stats/service.js';
+import type { HeadlineTrend, HeadlineUnitRow } from '../../stats/service.js';
 import { formatNumber, mbps } from '../format.js';
 import { html } from '../html.js';
 import type { PageContext } from '../layout.js';
@@ -36,7 +36,7 @@ import {
 export interface DistrictRow {
   code: string;
   name: string;
-  stats: Partial<Record<AccessType, UnitStatsRow>>;
+  stats: Partial<Record<AccessType, HeadlineUnitRow>>;
   trend: Partial<Record<AccessType, HeadlineTrend['series'][number]['points']>>;
   communes: number;
   communesShort: number;
@@ -142,7 +142,11 @@ export function districtColumns(ctx: PageContext, withSpark: boolean): Column<Di
   return cols;
 }
 
-export function provinceKpis(ctx: PageContext, rows: Partial<Record<AccessType, UnitStatsRow>>, extra: Kpi[]): Kpi[] {
+export function provinceKpis(
+  ctx: PageContext,
+  rows: Partial<Record<AccessType, HeadlineUnitRow>>,
+  extra: Kpi[],
+): Kpi[] {
   const { t } = ctx;
   const out: Kpi[] = [];
   for (const a of ACCESS) {

@@ -320,7 +320,7 @@ describe('headline figures (dashboard trends, the period before) from the downlo
     }
   });
 
-  it("the headline units report is the full report's headline fields, every level, fresh or warmed up", async () => {
+  it("the headline units report is the full report's headline fields, every level, fresh or warmed up; a few units' full report from their own lines", async () => {
     const province = c.app.stats
       .tree()
       .all()
@@ -342,6 +342,8 @@ describe('headline figures (dashboard trends, the period before) from the downlo
         for (const at of ['2026-W47', '2026-W48', '2026-W49']) {
           const q = { period: 'week' as const, at, level, parent, perAgent };
           const full = service(0).units(q);
+          // The same full report from the units' own lines (ownLinesShare 1) as from every unit of the level.
+          expect(service(1).units(q)).toEqual(full);
           const fresh = service(0).headlineUnits(q);
           expect(fresh.rows.map(pick)).toEqual(full.rows.map(pick));
           expect(fresh.rows.length).toBeGreaterThan(0);

@@ -165,7 +165,7 @@ const NO_HEADLINE: Headline = { samples: 0, median: null };
  * A unit whose lines are at most this share of all lines reads its own lines (the line index);
  * a larger one reads whole periods, whose figures then serve every unit of its level.
  */
-const OWN_LINES_SHARE = 1 / 8;
+const OWN_LINES_SHARE = 1 / 3;
 
 export interface TrendPoint extends GroupStats {
   period: PeriodInfo;
@@ -199,7 +199,7 @@ export interface StatsServiceOptions {
   onRefresh?: (periods: number, ms: number) => void;
   /**
    * Headline trends: units with at most this share of all lines read their own lines, larger ones
-   * whole periods (default 1/8; tests set 0 or 1 to take one way or the other).
+   * whole periods (default 1/3; tests set 0 or 1 to take one way or the other).
    */
   ownLinesShare?: number;
 }
@@ -764,6 +764,70 @@ export function createStatsService(opts: StatsServiceOptions) {
     );
   }
 
+  /**
+   * The full figures of `wanted` (units of `level`) in `cur` and their headline in `prev`, from
+   * their own lines' rollups (the line index), when those lines are at most ownLinesShare of all:
+   * what cube() and headlines() give for these units, without reading and aggregating every
+   * unit of the level. Lines are read in line order, as cube() adds them, so every figure
+   * (the mean's sum too) is the same. Undefined when the units have too many lines.
+   */
+  function fewUnits(
+    cur: Period,
+    prev: Period,
+    level: UnitLevel,
+    wanted: ReadonlySet<string>,
+    perAgent: boolean,
+  ): { cur: Map<string, GroupStats>; prev: Map<string, Headline> } | undefined {
+    const t = getTree();
+    if (!lines) lines = loadLines();
+    const keysAt = (commune: string, p: Period, access: AccessType) =>
+      towardAt(commune, p.startMs)
+        .filter((u) => wanted.has(u) && t.stateAt(u, p.startMs)?.level === level)
+        .map((u) => `${u}\u0000${access}`);
+    const candidates: number[] = [];
+    for (const [line, l] of lines) {
+      if (!l.commune) continue;
+      if (keysAt(l.commune, cur, l.access).length || keysAt(l.commune, prev, l.access).length) candidates.push(line);
+    }
+    if (candidates.length > lines.size * ownLinesShare) return undefined;
+    candidates.sort((a, b) => a - b);
+    const curBuckets = new Map<string, Bucket>();
+    const prevBuckets = new Map<string, Bucket>();
+    const into = (m: Map<string, Bucket>, k: string) => {
+      let b = m.get(k);
+      if (!b) {
+        b = new Bucket();
+        m.set(k, b);
+      }
+      return b;
+    };
+    for (const line of candidates) {
+      const l = lines.get(line) as LineInfo;
+      for (const r of rollups.byLine(line, cur.kind, prev.firstDay, cur.firstDay)) {
+        const f = decodeSamples(r.samples);
+        if (r.firstDay === cur.firstDay) {
+          const slice = new Uint8Array(f.length >> 2);
+          for (let i = 0; i < slice.length; i++) slice[i] = sliceOfDay(f[i * 4] as number);
+          for (const k of keysAt(l.commune as string, cur, l.access)) into(curBuckets, k).add(f, l.agent, slice);
+        } else if (r.firstDay === prev.firstDay) {
+          for (const k of keysAt(l.commune as string, prev, l.access)) into(prevBuckets, k).add(f, l.agent);
+        }
+      }
+    }
+    const stats = new Map<string, GroupStats>();
+    const floor = sampleFloorFor(cur.kind);
+    for (const [k, b] of curBuckets) {
+      const access = k.slice(k.indexOf('\u0000') + 1) as AccessType;
+      stats.set(
+        k,
+        aggregateColumns(b.columns(), { targetBps: target(cur, access), sampleFloor: floor, perAgentFirst: perAgent }),
+      );
+    }
+    const heads = new Map<string, Headline>();
+    for (const [k, b] of prevBuckets) heads.set(k, headlineOf(b.columns(), perAgent));
+    return { cur: stats, prev: heads };
+  }
+
   function computeUnits(
     cur: Period,
     prev: Period,
@@ -777,10 +841,15 @@ export function createStatsService(opts: StatsServiceOptions) {
     const t = getTree();
     const wanted = t.unitsAt(level, parent, cur);
     if (isp === null && !byIsp) {
-      const curCube = cube(cur, level, perAgent);
+      // A few units (one commune) whose period is not computed yet: from their own lines. Else the
+      // figures of every unit of the level, kept for the next report.
+      const few = cubeCached(cur, level, perAgent)
+        ? undefined
+        : fewUnits(cur, prev, level, new Set(wanted.map((u) => u.code)), perAgent);
+      const curCube = few?.cur ?? cube(cur, level, perAgent);
       // The period before only gives its sample count and median: from its figures when they are
       // computed already, else from its download figures alone.
-      const prevHeads = headlines(prev, level, perAgent);
+      const prevHeads = few?.prev ?? headlines(prev, level, perAgent);
       const rows: UnitStatsRow[] = [];
       for (const u of wanted) {
         const info = unitInfo(u.code, cur.startMs);

@@ -306,12 +306,42 @@ describe('selection agrees with sorting (property)', () => {
   });
 });
 
+describe('selection on large groups (the sampling step above 600 values) agrees with sorting (property)', () => {
+  it('median, p10 and p90 of 600–5 000 values, many ties or none, equal basic.percentile', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 601, max: 5000 }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.boolean(),
+        (n, seed, ties) => {
+          let x = seed;
+          const vals = Array.from({ length: n }, () => {
+            x = (x * 1103515245 + 12345) % 2147483648;
+            return ties ? x % 13 : (x / 2147483648) * 1e9;
+          });
+          const samples = vals.map((v, i) => ({ at: i * 60_000, agent: i % 7, down: v, up: v, lat: v }));
+          const s = aggregateColumns(toColumns(samples), { targetBps: null, sampleFloor: 1 });
+          expect(s.download.median).toBe(percentile(vals, 0.5));
+          expect(s.download.p10).toBe(percentile(vals, 0.1));
+          expect(s.download.p90).toBe(percentile(vals, 0.9));
+          expect(headlineOfValues(Float64Array.from(vals)).median).toBe(percentile(vals, 0.5));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('headline figures alone (trends, the period before) equal the full figures (property)', () => {
   it('headlineOfValues and headlineStats give what aggregateColumns gives, NaN, ties, targets and floors included', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.oneof(fc.constant(Number.NaN), fc.integer({ min: 0, max: 20 }), fc.double({ min: 0, max: 1e9, noNaN: true })),
+          fc.oneof(
+            fc.constant(Number.NaN),
+            fc.integer({ min: 0, max: 20 }),
+            fc.double({ min: 0, max: 1e9, noNaN: true }),
+          ),
           { maxLength: 200 },
         ),
         fc.oneof(fc.constant(null), fc.constant(0), fc.double({ min: 1, max: 1e9, noNaN: true })),

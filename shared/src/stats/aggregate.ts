@@ -143,30 +143,46 @@ export function toColumns(samples: readonly SpeedSample[]): SampleColumns {
 
 /**
  * Put the k-th smallest of a[lo..hi] at index k, smaller ones before it and larger after
- * (Hoare's quickselect with a median-of-three pivot): O(n), against O(n log n) for a sort.
+ * (Floyd and Rivest's selection, SELECT, CACM 1975: on a large range it first selects within a
+ * small sample around the expected position, so the partition that follows is nearly final):
+ * O(n) with about 1.5 n comparisons, half of Hoare's quickselect, against O(n log n) for a sort.
  */
 function select(a: Float64Array, k: number, lo: number, hi: number): void {
-  while (hi > lo) {
-    const mid = (lo + hi) >> 1;
-    // Median of three to a[mid]: a[lo] <= a[mid] <= a[hi].
-    if ((a[mid] as number) < (a[lo] as number)) swap(a, mid, lo);
-    if ((a[hi] as number) < (a[lo] as number)) swap(a, hi, lo);
-    if ((a[hi] as number) < (a[mid] as number)) swap(a, hi, mid);
-    const pivot = a[mid] as number;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while ((a[i] as number) < pivot) i++;
-      while ((a[j] as number) > pivot) j--;
-      if (i <= j) {
-        swap(a, i, j);
-        i++;
-        j--;
-      }
+  let left = lo;
+  let right = hi;
+  while (right > left) {
+    if (right - left > 600) {
+      const n = right - left + 1;
+      const m = k - left + 1;
+      const z = Math.log(n);
+      const s = 0.5 * Math.exp((2 * z) / 3);
+      const sd = 0.5 * Math.sqrt((z * s * (n - s)) / n) * (m - n / 2 < 0 ? -1 : 1);
+      select(
+        a,
+        k,
+        Math.max(left, Math.floor(k - (m * s) / n + sd)),
+        Math.min(right, Math.floor(k + ((n - m) * s) / n + sd)),
+      );
     }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return;
+    const t = a[k] as number;
+    let i = left;
+    let j = right;
+    swap(a, left, k);
+    if ((a[right] as number) > t) swap(a, left, right);
+    while (i < j) {
+      swap(a, i, j);
+      i++;
+      j--;
+      while ((a[i] as number) < t) i++;
+      while ((a[j] as number) > t) j--;
+    }
+    if (a[left] === t) swap(a, left, j);
+    else {
+      j++;
+      swap(a, j, right);
+    }
+    if (j <= k) left = j + 1;
+    if (k <= j) right = j - 1;
   }
 }
 

@@ -447,8 +447,9 @@ export function createStatsService(opts: StatsServiceOptions) {
     return `${version}:${g}`;
   }
 
-  function cached<T>(key: string, firstDay: number, lastDay: number, compute: () => T): T {
-    checkExternal();
+  /** A cached figure, recomputed when a day it covers got new tests; `checked`: checkExternal ran just now. */
+  function cached<T>(key: string, firstDay: number, lastDay: number, compute: () => T, checked = false): T {
+    if (!checked) checkExternal();
     const sig = signature(firstDay, lastDay);
     const hit = cache.get(key);
     if (hit && hit.sig === sig) {
@@ -1128,20 +1129,40 @@ export function createStatsService(opts: StatsServiceOptions) {
     let mode: 'own' | 'level' | undefined;
     if (missing.length > 1) {
       if (!lines) lines = loadLines();
-      let total = 0;
-      for (const u of missing) total += candidatesOf(u, periods, accessList).candidates.length;
-      mode = total <= lines.size * ownLinesShare ? 'own' : 'level';
+      mode = linesToward(new Set(missing), periods, accessList) <= lines.size * ownLinesShare ? 'own' : 'level';
     }
     const out = new Map<string, HeadlineTrend>();
     for (const u of q.units) {
       out.set(
         u,
-        cached(keyOf(u), first.firstDay, last.lastDay, () =>
-          computeHeadlineTrend(u, periods, accessList, perAgent, mode),
+        cached(
+          keyOf(u),
+          first.firstDay,
+          last.lastDay,
+          () => computeHeadlineTrend(u, periods, accessList, perAgent, mode),
+          true,
         ),
       );
     }
     return out;
+  }
+
+  /** How many lines count toward any of `units` in any of the periods (one pass over the lines). */
+  function linesToward(units: ReadonlySet<string>, periods: Period[], accessList: AccessType[]): number {
+    if (!lines) lines = loadLines();
+    const byCommune = new Map<string, boolean>();
+    let n = 0;
+    for (const l of lines.values()) {
+      if (!l.commune || !accessList.includes(l.access)) continue;
+      let counts = byCommune.get(l.commune);
+      if (counts === undefined) {
+        const commune = l.commune;
+        counts = periods.some((p) => towardAt(commune, p.startMs).some((u) => units.has(u)));
+        byCommune.set(commune, counts);
+      }
+      if (counts) n++;
+    }
+    return n;
   }
 
   /** The lines whose tests count toward `unit` in any of the periods, and in which. */

@@ -47,11 +47,15 @@ export interface CommuneRow {
 /** Communes under `parent` for a week, with how many weeks in a row each has been short. */
 export function communeRows(deps: PageDeps, parent: string, weekKey: string): CommuneRow[] {
   const report = unitsOf(deps, 'commune', parent, weekKey);
-  const agentsPer = new Map<string, number>();
-  for (const a of deps.app.repo.listAgents()) {
-    if (a.commune_code && a.revoked_at === null)
-      agentsPer.set(a.commune_code, (agentsPer.get(a.commune_code) ?? 0) + 1);
-  }
+  // Agents (not revoked) per commune, counted by SQLite rather than reading every agent's row.
+  const agentsPer = new Map(
+    deps.app.db
+      .prepare(
+        'SELECT commune_code, count(*) FROM agents WHERE commune_code IS NOT NULL AND revoked_at IS NULL GROUP BY commune_code',
+      )
+      .raw()
+      .all() as [string, number][],
+  );
   const rows = byUnit(report);
   // Only a commune short this week has a streak; its trend says how long.
   const trends = trendsOf(

@@ -513,12 +513,15 @@ export function createStatsService(opts: StatsServiceOptions) {
       downBytes -= hit.bytes;
     }
     const raw = rollups.downloadsByPeriod(p.kind, p.firstDay);
-    const { all, starts } = decodeAll(raw.map((r) => r[1]));
-    const entry = {
-      sig,
-      rows: raw.map(([line], i) => ({ line, d: all.subarray(starts[i] as number, starts[i + 1] as number) })),
-      bytes: all.byteLength + 64 * raw.length,
-    };
+    const all = decodeSamples(raw.bytes);
+    const rows: { line: number; d: Float64Array }[] = [];
+    let at = 0;
+    raw.lines.forEach((line, i) => {
+      const n = Math.floor((raw.lengths[i] as number) / 8);
+      rows.push({ line, d: all.subarray(at, at + n) });
+      at += n;
+    });
+    const entry = { sig, rows, bytes: all.byteLength + 64 * rows.length };
     downCache.set(key, entry);
     downBytes += entry.bytes;
     while (downBytes > dataCacheBytes / 4 && downCache.size > 1) {

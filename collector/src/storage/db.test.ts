@@ -79,8 +79,19 @@ describe('migration 13: rollup_downloads', () => {
     const repo = createRollupRepo(db);
     repo.append('week', 20000, 1, [{ at: 4, down: 9e7, up: null, lat: null }]);
     expect(repo.downloadsByLine(1, 'week', 20000, 20000).map(([, d]) => d.length)).toEqual([32]);
+    // A whole period in one row: lines in order, each one's length, the blobs concatenated as stored.
+    repo.append('week', 20000, 7, [{ at: 5, down: 1.5e7, up: null, lat: null }]);
+    repo.append('week', 20000, 3, [{ at: 6, down: null, up: 1, lat: 1 }]);
+    const period = repo.downloadsByPeriod('week', 20000);
+    expect(period.lines).toEqual([1, 3, 7]);
+    expect(period.lengths).toEqual([32, 8, 8]);
+    const each = db
+      .prepare("SELECT down FROM rollup_downloads WHERE kind = 'week' AND first_day = 20000 ORDER BY line")
+      .pluck()
+      .all() as Buffer[];
+    expect(period.bytes.equals(Buffer.concat(each))).toBe(true);
     repo.deletePeriods('week', 20000, 20000);
-    expect(repo.downloadsByPeriod('week', 20000)).toEqual([]);
+    expect(repo.downloadsByPeriod('week', 20000).lines).toEqual([]);
     db.close();
   });
 });

@@ -59,7 +59,7 @@ export { type Db, migrate, openDb } from './storage/db.js';
 export { migrations } from './storage/migrations.js';
 export { createRepo, type Repo } from './storage/repo.js';
 export { backupDb, pruneRawResults } from './storage/retention.js';
-export { createRollupRepo, decodeSamples, encodeSamples } from './storage/rollups.js';
+export { createRollupRepo, decodeSamples, downloadsOf, encodeSamples } from './storage/rollups.js';
 export { createUnitsRepo, UNIT_LEVELS, type UnitLevel, type UnitRow } from './storage/units.js';
 export { ingestEnvelope, type SpeedSeed, speedResult, startCollector, type TestCollector } from './testing.js';
 export { VERSION } from './version.js';

@@ -1,5 +1,6 @@
 import {
   createStatsService,
+  downloadsOf,
   ingestEnvelope,
   rebuildRollups,
   type SpeedSeed,
@@ -234,15 +235,148 @@ describe('statistics API on seeded results', () => {
         )
         .all() as any[];
     const before = dump();
+    expect(downloadsMismatch()).toEqual([]);
     const d0 = localDayOf(hanoi('2026-11-01 00:00'));
     rebuildRollups(c.app.db, d0, d0 + 60);
     c.app.stats.invalidate();
     // Order of samples inside a day may differ; compare sorted tuples.
     const norm = (rows: any[]) => rows.map((r) => ({ ...r, s: (r.s.match(/.{64}/g) ?? []).sort().join('') }));
     expect(norm(dump())).toEqual(norm(before));
+    expect(downloadsMismatch()).toEqual([]);
     // 6 + 4 + 3 counted tests (the failed and the partial one are not), once in weeks, once in months
     expect(before.filter((r) => r.kind === 'week').reduce((n, r) => n + r.n, 0)).toBe(13);
     expect(before.filter((r) => r.kind === 'month').reduce((n, r) => n + r.n, 0)).toBe(13);
+  });
+});
+
+/** Rows where rollup_downloads is not the download figures of rollup_periods (or is missing). */
+function downloadsMismatch() {
+  const rows = c.app.db
+    .prepare(
+      `SELECT p.kind, p.first_day, p.line, p.samples, d.down FROM rollup_periods p
+         LEFT JOIN rollup_downloads d USING (kind, first_day, line)`,
+    )
+    .all() as { kind: string; first_day: number; line: number; samples: Buffer; down: Buffer | null }[];
+  const extra = c.app.db
+    .prepare(
+      `SELECT count(*) AS n FROM rollup_downloads d
+        WHERE NOT EXISTS (SELECT 1 FROM rollup_periods p WHERE p.kind = d.kind AND p.first_day = d.first_day AND p.line = d.line)`,
+    )
+    .get() as { n: number };
+  return [
+    ...rows
+      .filter((r) => !r.down || !downloadsOf(r.samples).equals(r.down))
+      .map((r) => `${r.kind} ${r.first_day} ${r.line}`),
+    ...(extra.n ? [`${extra.n} rows without rollup`] : []),
+  ];
+}
+
+describe('headline figures (dashboard trends, the period before) from the download figures alone', () => {
+  const at = '2026-W49';
+  const head = (p: any) => ({
+    key: p.period.key,
+    samples: p.samples,
+    median: p.download.median,
+    target: p.target,
+    attained: p.attained,
+    attainment: p.attainment,
+    sampleFloor: p.sampleFloor,
+    lowSamples: p.lowSamples,
+    change: p.change,
+  });
+  const heads = (r: { series: { access: string; points: any[] }[] }) =>
+    r.series.map((s) => ({ access: s.access, points: s.points.map(head) }));
+  const service = (ownLinesShare: number) =>
+    createStatsService({
+      db: c.app.db,
+      targets: COLLECTOR_CONFIG_DEFAULTS.targets,
+      now: () => hanoi('2026-12-15 12:00'),
+      ownLinesShare,
+    });
+
+  it('equal the full trends for communes, districts and the province: own lines or whole periods, warmed up or not', async () => {
+    const province = c.app.stats
+      .tree()
+      .all()
+      .find((u) => u.level === 'province')?.code as string;
+    const units = ['03646', '03682', '116', '118', province];
+    for (const perAgent of [false, true]) {
+      const full = service(0.5);
+      const expected = new Map(units.map((u) => [u, heads(full.trend({ unit: u, count: 6, at, perAgent }))]));
+      // Some weeks have tests (W47, W48), and the expectation is not trivially empty.
+      expect(expected.get(province)?.[0]?.points.filter((p) => p.samples > 0).length).toBe(2);
+      for (const share of [0, 1]) {
+        const svc = service(share);
+        for (const u of units)
+          expect(heads(svc.headlineTrend({ unit: u, count: 6, at, perAgent }))).toEqual(expected.get(u));
+        svc.invalidate();
+        const batch = svc.headlineTrends({ units, count: 6, at, perAgent });
+        for (const u of units) expect(heads(batch.get(u) as any)).toEqual(expected.get(u));
+      }
+      const warm = service(0);
+      await warm.warmUp({ weeks: 8, months: 0 });
+      for (const u of units)
+        expect(heads(warm.headlineTrend({ unit: u, count: 6, at, perAgent }))).toEqual(expected.get(u));
+    }
+  });
+
+  it("the headline units report is the full report's headline fields, every level, fresh or warmed up; a few units' full report from their own lines", async () => {
+    const province = c.app.stats
+      .tree()
+      .all()
+      .find((u) => u.level === 'province')?.code as string;
+    const pick = (r: any) => ({
+      unit: r.unit,
+      access: r.access,
+      isp: r.isp,
+      ...head({ ...r, period: { key: '' } }),
+      previous: r.previous,
+    });
+    for (const perAgent of [false, true]) {
+      for (const [level, parent] of [
+        ['commune', '116'],
+        ['commune', null],
+        ['district', province],
+        ['province', null],
+      ] as const) {
+        for (const at of ['2026-W47', '2026-W48', '2026-W49']) {
+          const q = { period: 'week' as const, at, level, parent, perAgent };
+          const full = service(0).units(q);
+          // The same full report from the units' own lines (ownLinesShare 1) as from every unit of the level.
+          expect(service(1).units(q)).toEqual(full);
+          const fresh = service(0).headlineUnits(q);
+          expect(fresh.rows.map(pick)).toEqual(full.rows.map(pick));
+          expect(fresh.rows.length).toBeGreaterThan(0);
+          const warm = service(0);
+          await warm.warmUp({ weeks: 4, months: 0 });
+          expect(warm.headlineUnits(q).rows.map(pick)).toEqual(full.rows.map(pick));
+        }
+      }
+    }
+    // Scope: a district viewer's rows only.
+    const scoped = service(0).headlineUnits({
+      period: 'week',
+      at: '2026-W48',
+      level: 'commune',
+      scope: { units: ['118'] },
+    });
+    expect(new Set(scoped.rows.map((r) => r.unit.parentCode))).toEqual(new Set(['118']));
+  });
+
+  it("a report's period before is the same from the download figures or the full figures", async () => {
+    for (const perAgent of [false, true]) {
+      const svc = service(0);
+      const q = { period: 'week' as const, at: '2026-W48', level: 'commune' as const, parent: null, perAgent };
+      const light = svc.units(q);
+      svc.invalidate();
+      await svc.warmUp({ weeks: 4, months: 0 });
+      expect(svc.units(q)).toEqual(light);
+      // W47: one agent's 40 and 60 (per agent first: that agent's median, the same 50).
+      expect(light.rows.find((r) => r.unit.code === '03646' && r.access === 'fixed')?.previous).toEqual({
+        samples: 2,
+        median: 50 * M,
+      });
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { type DashboardHost, dashboardRoutes } from '../routes/dashboard.js';
 import { FigureCache } from './cache.js';
 import { agentsPage } from './pages/agents.js';
-import { type PageDeps, scopeOf, trendOf, unitsOf } from './pages/common.js';
+import { type PageDeps, scopeOf, trendsOf, unitsOf } from './pages/common.js';
 import { communePage } from './pages/commune.js';
 import { communeRows, districtPage } from './pages/district.js';
 import { ipv6Page } from './pages/ipv6.js';
@@ -109,11 +109,17 @@ export function warmUp(deps: PageDeps): void {
   unitsOf(deps, 'province', province, week);
   communeRows(deps, province, week);
   scopedIpv6Report(deps, 'all', week);
-  for (const u of deps.app.stats.tree().all()) {
-    if (u.level === 'district' && u.merged_into === null && u.parent_code === province) {
-      communeRows(deps, u.code, week);
-      trendOf(deps, u.code, week);
-      unitsOf(deps, 'district', u.code, week);
-    }
+  const districts = deps.app.stats
+    .tree()
+    .all()
+    .filter((u) => u.level === 'district' && u.merged_into === null && u.parent_code === province);
+  trendsOf(
+    deps,
+    districts.map((u) => u.code),
+    week,
+  );
+  for (const u of districts) {
+    communeRows(deps, u.code, week);
+    unitsOf(deps, 'district', u.code, week);
   }
 }

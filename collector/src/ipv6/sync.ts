@@ -16,7 +16,8 @@ export function syncIpv6(db: Db): number {
   const s = {
     last: db.prepare('SELECT last_seq FROM ipv6_sync WHERE id = 1').pluck(),
     next: db.prepare(
-      `SELECT seq, agent_id, started_at, body FROM results WHERE kind = 'ipv6' AND seq > ? ORDER BY seq LIMIT ?`,
+      `SELECT seq, agent_id, started_at, body FROM results INDEXED BY results_ipv6_seq
+        WHERE kind = 'ipv6' AND seq > ? ORDER BY seq LIMIT ?`,
     ),
     host: db.prepare(
       `INSERT OR REPLACE INTO ipv6_host_obs (result_seq, agent_id, started_at, global_address, default_route)

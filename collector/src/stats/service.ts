@@ -4,11 +4,15 @@ import {
   aggregateColumns,
   type Change,
   changeOf,
+  type DownloadColumns,
   dayKey,
   dayStartMs,
   type GroupStats,
   HatangError,
+  type HeadlineStats,
   headlineOf,
+  headlineOfValues,
+  headlineStats,
   MAX_TREND_MONTHS,
   MAX_TREND_WEEKS,
   type Period,
@@ -28,7 +32,7 @@ import {
 import { type Scope, UnitTree } from '../geography/tree.js';
 import { naming } from '../routes/query-guard.js';
 import type { Db } from '../storage/db.js';
-import { createRollupRepo, decodeSamples } from '../storage/rollups.js';
+import { createRollupRepo, decodeAll, decodeSamples } from '../storage/rollups.js';
 import { createUnitsRepo, UNIT_LEVELS, type UnitLevel } from '../storage/units.js';
 
 /**
@@ -117,6 +121,52 @@ export interface TrendQuery {
   perAgent?: boolean | undefined;
 }
 
+/** A units report row with the headline figures only (headlineUnits). UnitStatsRow is one too. */
+export interface HeadlineUnitRow extends HeadlineStats {
+  unit: UnitInfo;
+  access: AccessType;
+  isp: string | null;
+  previous: { samples: number; median: number | null };
+  change: Change | null;
+}
+
+export interface HeadlineUnitsReport {
+  period: PeriodInfo;
+  previousPeriod: PeriodInfo;
+  level: UnitLevel;
+  parent: UnitInfo | null;
+  access: AccessType[];
+  perAgent: boolean;
+  rows: HeadlineUnitRow[];
+}
+
+/** A trend point with the headline figures only (headlineTrend): what the dashboard's charts show. */
+export interface HeadlinePoint extends HeadlineStats {
+  period: PeriodInfo;
+  change: Change | null;
+}
+
+export interface HeadlineTrend {
+  unit: UnitInfo;
+  period: PeriodKind;
+  perAgent: boolean;
+  series: { access: AccessType; points: HeadlinePoint[] }[];
+}
+
+/** Sample count and headline median of a group (shared headlineOf). */
+export interface Headline {
+  samples: number;
+  median: number | null;
+}
+
+const NO_HEADLINE: Headline = { samples: 0, median: null };
+
+/**
+ * A unit whose lines are at most this share of all lines reads its own lines (the line index);
+ * a larger one reads whole periods, whose figures then serve every unit of its level.
+ */
+const OWN_LINES_SHARE = 1 / 3;
+
 export interface TrendPoint extends GroupStats {
   period: PeriodInfo;
   change: Change | null;
@@ -147,6 +197,11 @@ export interface StatsServiceOptions {
   refreshMaxWaitMs?: number;
   /** Called with the periods recomputed in the background and how long it took. */
   onRefresh?: (periods: number, ms: number) => void;
+  /**
+   * Headline trends: units with at most this share of all lines read their own lines, larger ones
+   * whole periods (default 1/3; tests set 0 or 1 to take one way or the other).
+   */
+  ownLinesShare?: number;
 }
 
 /** '2026-11-23T00:00:00+07:00' */
@@ -221,6 +276,43 @@ class Bucket {
 
 const EMPTY = new Bucket();
 
+/** The download figures of one group (rollup_downloads rows) and the agent of each part. */
+class DownBucket {
+  readonly parts: Float64Array[] = [];
+  readonly agents: number[] = [];
+  n = 0;
+
+  add(d: Float64Array, agent: number): void {
+    this.parts.push(d);
+    this.agents.push(agent);
+    this.n += d.length;
+  }
+
+  columns(): DownloadColumns {
+    const down = new Float64Array(this.n);
+    const agent = new Int32Array(this.n);
+    let k = 0;
+    this.parts.forEach((d, p) => {
+      down.set(d, k);
+      agent.fill(this.agents[p] as number, k, k + d.length);
+      k += d.length;
+    });
+    return { n: this.n, down, agent };
+  }
+
+  /** Sample count and headline median (shared headlineOf). */
+  headline(perAgent: boolean): Headline {
+    if (perAgent) return headlineOf(this.columns(), true);
+    const down = new Float64Array(this.n);
+    let k = 0;
+    for (const d of this.parts) {
+      down.set(d, k);
+      k += d.length;
+    }
+    return headlineOfValues(down);
+  }
+}
+
 /** Rollup rows of one period, decoded, with each sample's slice of the day (sliceOfDay). */
 interface PeriodData {
   rows: { line: number; f: Float64Array; slice: Uint8Array }[];
@@ -234,6 +326,7 @@ export function createStatsService(opts: StatsServiceOptions) {
   const unitsRepo = createUnitsRepo(db);
   const agentsStmt = db.prepare('SELECT id, commune_code FROM agents');
   const cacheSize = opts.cacheSize ?? 256;
+  const ownLinesShare = opts.ownLinesShare ?? OWN_LINES_SHARE;
   const dataCacheBytes = (opts.dataCacheMb ?? 128) * 1e6;
 
   let tree: UnitTree | undefined;
@@ -256,6 +349,11 @@ export function createStatsService(opts: StatsServiceOptions) {
   let dataBytes = 0;
   const cubes = new Map<string, { sig: string; stats: Map<string, GroupStats> }>();
   const MAX_CUBES = 400;
+  /** Headline figures (sample count, median) of every unit of a level for a period, from rollup_downloads. */
+  const heads = new Map<string, { sig: string; heads: Map<string, Headline> }>();
+  /** Decoded rollup_downloads of a period. */
+  const downCache = new Map<string, { sig: string; rows: { line: number; d: Float64Array }[]; bytes: number }>();
+  let downBytes = 0;
 
   /**
    * Writes by other processes (CLI import, rollup rebuild) show up as a new data_version; agent
@@ -277,11 +375,33 @@ export function createStatsService(opts: StatsServiceOptions) {
     dataCache.clear();
     dataBytes = 0;
     cubes.clear();
+    heads.clear();
+    downCache.clear();
+    downBytes = 0;
   }
 
   function getTree(): UnitTree {
-    if (!tree) tree = new UnitTree(unitsRepo.all(), unitsRepo.history(), unitsRepo.members());
+    if (!tree) {
+      tree = new UnitTree(unitsRepo.all(), unitsRepo.history(), unitsRepo.members());
+      towardMemo.clear();
+    }
     return tree;
+  }
+
+  /** getTree().countsToward, remembered per commune and instant until the units change. */
+  const towardMemo = new Map<number, Map<string, string[]>>();
+  function towardAt(commune: string, at: number): string[] {
+    let m = towardMemo.get(at);
+    if (!m) {
+      m = new Map();
+      towardMemo.set(at, m);
+    }
+    let v = m.get(commune);
+    if (!v) {
+      v = getTree().countsToward(commune, at);
+      m.set(commune, v);
+    }
+    return v;
   }
 
   function indexOf(agentId: string): number {
@@ -327,8 +447,9 @@ export function createStatsService(opts: StatsServiceOptions) {
     return `${version}:${g}`;
   }
 
-  function cached<T>(key: string, firstDay: number, lastDay: number, compute: () => T): T {
-    checkExternal();
+  /** A cached figure, recomputed when a day it covers got new tests; `checked`: checkExternal ran just now. */
+  function cached<T>(key: string, firstDay: number, lastDay: number, compute: () => T, checked = false): T {
+    if (!checked) checkExternal();
     const sig = signature(firstDay, lastDay);
     const hit = cache.get(key);
     if (hit && hit.sig === sig) {
@@ -357,13 +478,16 @@ export function createStatsService(opts: StatsServiceOptions) {
       dataBytes -= hit.data.bytes;
     }
     const data: PeriodData = { rows: [], bytes: 0 };
-    for (const r of rollups.byPeriod(p.kind, p.firstDay)) {
-      const f = decodeSamples(r.samples);
-      const slice = new Uint8Array(f.length >> 2);
-      for (let i = 0; i < slice.length; i++) slice[i] = sliceOfDay(f[i * 4] as number);
-      data.rows.push({ line: r.line, f, slice });
-      data.bytes += r.samples.length + slice.length + 64;
-    }
+    const raw = rollups.byPeriod(p.kind, p.firstDay);
+    const { all, starts } = decodeAll(raw.map((r) => r.samples));
+    const slices = new Uint8Array(all.length >> 2);
+    for (let i = 0; i < slices.length; i++) slices[i] = sliceOfDay(all[i * 4] as number);
+    raw.forEach((r, i) => {
+      const from = starts[i] as number;
+      const to = (starts[i + 1] as number) - (((starts[i + 1] as number) - from) % 4);
+      data.rows.push({ line: r.line, f: all.subarray(from, to), slice: slices.subarray(from >> 2, to >> 2) });
+    });
+    data.bytes = all.byteLength + slices.byteLength + 64 * raw.length;
     dataCache.set(key, { sig, data });
     dataBytes += data.bytes;
     while (dataBytes > dataCacheBytes && dataCache.size > 1) {
@@ -372,6 +496,118 @@ export function createStatsService(opts: StatsServiceOptions) {
       dataBytes -= v.data.bytes;
     }
     return data;
+  }
+
+  /** The download figures of every line in a period (rollup_downloads), decoded; cached like periodData. */
+  function downData(p: Period): { line: number; d: Float64Array }[] {
+    const key = `${p.kind}:${p.firstDay}`;
+    const sig = signature(p.firstDay, p.lastDay);
+    const hit = downCache.get(key);
+    if (hit && hit.sig === sig) {
+      downCache.delete(key);
+      downCache.set(key, hit);
+      return hit.rows;
+    }
+    if (hit) {
+      downCache.delete(key);
+      downBytes -= hit.bytes;
+    }
+    const raw = rollups.downloadsByPeriod(p.kind, p.firstDay);
+    const all = decodeSamples(raw.bytes);
+    const rows: { line: number; d: Float64Array }[] = [];
+    let at = 0;
+    raw.lines.forEach((line, i) => {
+      const n = Math.floor((raw.lengths[i] as number) / 8);
+      rows.push({ line, d: all.subarray(at, at + n) });
+      at += n;
+    });
+    const entry = { sig, rows, bytes: all.byteLength + 64 * rows.length };
+    downCache.set(key, entry);
+    downBytes += entry.bytes;
+    while (downBytes > dataCacheBytes / 4 && downCache.size > 1) {
+      const [k, v] = downCache.entries().next().value as [string, { bytes: number }];
+      downCache.delete(k);
+      downBytes -= v.bytes;
+    }
+    return entry.rows;
+  }
+
+  /**
+   * For one period and level: the keys `unit\0access` each line's tests count toward (the units of
+   * that level its commune belongs to at the period's start), worked out once per line and commune.
+   */
+  function levelKeys(p: Period, level: UnitLevel): (line: number) => string[] {
+    const t = getTree();
+    const toward = new Map<string, string[]>();
+    const byLine = new Map<number, string[]>();
+    return (line) => {
+      let keys = byLine.get(line);
+      if (keys) return keys;
+      keys = [];
+      const l = lineInfo(line);
+      if (l?.commune) {
+        let units = toward.get(l.commune);
+        if (!units) {
+          units = towardAt(l.commune, p.startMs).filter((u) => t.stateAt(u, p.startMs)?.level === level);
+          toward.set(l.commune, units);
+        }
+        for (const u of units) keys.push(`${u}\u0000${l.access}`);
+      }
+      byLine.set(line, keys);
+      return keys;
+    };
+  }
+
+  function headsCached(p: Period, level: UnitLevel, perAgent: boolean): boolean {
+    const sig = signature(p.firstDay, p.lastDay);
+    const key = cubeKey(p, level, perAgent);
+    return cubes.get(key)?.sig === sig || heads.get(key)?.sig === sig;
+  }
+
+  /**
+   * Sample count and headline median of every unit of one level for one period: from its full
+   * figures when computed already (cube), else from the download figures alone (rollup_downloads,
+   * a quarter of the bytes). Same definitions as the full figures (headlineOf / aggregateColumns).
+   */
+  function headlines(p: Period, level: UnitLevel, perAgent: boolean): Map<string, Headline> {
+    const key = cubeKey(p, level, perAgent);
+    const sig = signature(p.firstDay, p.lastDay);
+    const hit = heads.get(key);
+    if (hit && hit.sig === sig) {
+      heads.delete(key);
+      heads.set(key, hit);
+      return hit.heads;
+    }
+    const full = cubes.get(key);
+    if (full && full.sig === sig) {
+      const out = new Map<string, Headline>();
+      for (const [k, g] of full.stats) out.set(k, { samples: g.samples, median: g.download.median });
+      heads.delete(key);
+      heads.set(key, { sig, heads: out });
+      if (heads.size > MAX_CUBES) heads.delete(heads.keys().next().value as string);
+      return out;
+    }
+    const keysOf = levelKeys(p, level);
+    const buckets = new Map<string, DownBucket>();
+    for (const row of downData(p)) {
+      const keys = keysOf(row.line);
+      if (!keys.length) continue;
+      const agent = lines?.get(row.line)?.agent ?? 0;
+      for (const k of keys) {
+        let b = buckets.get(k);
+        if (!b) {
+          b = new DownBucket();
+          buckets.set(k, b);
+        }
+        b.add(row.d, agent);
+      }
+    }
+    const out = new Map<string, Headline>();
+    for (const [k, b] of buckets) out.set(k, b.headline(perAgent));
+    heads.delete(key);
+    heads.set(key, { sig, heads: out });
+    if (heads.size > MAX_CUBES) heads.delete(heads.keys().next().value as string);
+    return out;
   }
 
   function unitInfo(code: string, at?: number): UnitInfo {
@@ -486,31 +722,20 @@ export function createStatsService(opts: StatsServiceOptions) {
       cubes.set(key, hit);
       return hit.stats;
     }
-    const t = getTree();
+    const keysOf = levelKeys(p, level);
     const buckets = new Map<string, Bucket>();
-    const toward = new Map<string, string[]>();
     const feeds = new Map<number, Bucket[]>();
     for (const row of periodData(p).rows) {
       let f = feeds.get(row.line);
       if (!f) {
-        const l = lineInfo(row.line);
-        f = [];
-        if (l?.commune) {
-          let units = toward.get(l.commune);
-          if (!units) {
-            units = t.countsToward(l.commune, p.startMs).filter((u) => t.stateAt(u, p.startMs)?.level === level);
-            toward.set(l.commune, units);
+        f = keysOf(row.line).map((k) => {
+          let b = buckets.get(k);
+          if (!b) {
+            b = new Bucket();
+            buckets.set(k, b);
           }
-          for (const u of units) {
-            const k = `${u}\u0000${l.access}`;
-            let b = buckets.get(k);
-            if (!b) {
-              b = new Bucket();
-              buckets.set(k, b);
-            }
-            f.push(b);
-          }
-        }
+          return b;
+        });
         feeds.set(row.line, f);
       }
       const agent = lines?.get(row.line)?.agent ?? 0;
@@ -543,6 +768,70 @@ export function createStatsService(opts: StatsServiceOptions) {
     );
   }
 
+  /**
+   * The full figures of `wanted` (units of `level`) in `cur` and their headline in `prev`, from
+   * their own lines' rollups (the line index), when those lines are at most ownLinesShare of all:
+   * what cube() and headlines() give for these units, without reading and aggregating every
+   * unit of the level. Lines are read in line order, as cube() adds them, so every figure
+   * (the mean's sum too) is the same. Undefined when the units have too many lines.
+   */
+  function fewUnits(
+    cur: Period,
+    prev: Period,
+    level: UnitLevel,
+    wanted: ReadonlySet<string>,
+    perAgent: boolean,
+  ): { cur: Map<string, GroupStats>; prev: Map<string, Headline> } | undefined {
+    const t = getTree();
+    if (!lines) lines = loadLines();
+    const keysAt = (commune: string, p: Period, access: AccessType) =>
+      towardAt(commune, p.startMs)
+        .filter((u) => wanted.has(u) && t.stateAt(u, p.startMs)?.level === level)
+        .map((u) => `${u}\u0000${access}`);
+    const candidates: number[] = [];
+    for (const [line, l] of lines) {
+      if (!l.commune) continue;
+      if (keysAt(l.commune, cur, l.access).length || keysAt(l.commune, prev, l.access).length) candidates.push(line);
+    }
+    if (candidates.length > lines.size * ownLinesShare) return undefined;
+    candidates.sort((a, b) => a - b);
+    const curBuckets = new Map<string, Bucket>();
+    const prevBuckets = new Map<string, Bucket>();
+    const into = (m: Map<string, Bucket>, k: string) => {
+      let b = m.get(k);
+      if (!b) {
+        b = new Bucket();
+        m.set(k, b);
+      }
+      return b;
+    };
+    for (const line of candidates) {
+      const l = lines.get(line) as LineInfo;
+      for (const r of rollups.byLine(line, cur.kind, prev.firstDay, cur.firstDay)) {
+        const f = decodeSamples(r.samples);
+        if (r.firstDay === cur.firstDay) {
+          const slice = new Uint8Array(f.length >> 2);
+          for (let i = 0; i < slice.length; i++) slice[i] = sliceOfDay(f[i * 4] as number);
+          for (const k of keysAt(l.commune as string, cur, l.access)) into(curBuckets, k).add(f, l.agent, slice);
+        } else if (r.firstDay === prev.firstDay) {
+          for (const k of keysAt(l.commune as string, prev, l.access)) into(prevBuckets, k).add(f, l.agent);
+        }
+      }
+    }
+    const stats = new Map<string, GroupStats>();
+    const floor = sampleFloorFor(cur.kind);
+    for (const [k, b] of curBuckets) {
+      const access = k.slice(k.indexOf('\u0000') + 1) as AccessType;
+      stats.set(
+        k,
+        aggregateColumns(b.columns(), { targetBps: target(cur, access), sampleFloor: floor, perAgentFirst: perAgent }),
+      );
+    }
+    const heads = new Map<string, Headline>();
+    for (const [k, b] of prevBuckets) heads.set(k, headlineOf(b.columns(), perAgent));
+    return { cur: stats, prev: heads };
+  }
+
   function computeUnits(
     cur: Period,
     prev: Period,
@@ -556,24 +845,21 @@ export function createStatsService(opts: StatsServiceOptions) {
     const t = getTree();
     const wanted = t.unitsAt(level, parent, cur);
     if (isp === null && !byIsp) {
-      const curCube = cube(cur, level, perAgent);
+      // A few units (one commune) whose period is not computed yet: from their own lines. Else the
+      // figures of every unit of the level, kept for the next report.
+      const few = cubeCached(cur, level, perAgent)
+        ? undefined
+        : fewUnits(cur, prev, level, new Set(wanted.map((u) => u.code)), perAgent);
+      const curCube = few?.cur ?? cube(cur, level, perAgent);
       // The period before only gives its sample count and median: from its figures when they are
-      // computed already, else from a lighter pass that computes just those.
-      const prevOf = (unit: string, access: AccessType) => {
-        const p = cubes.get(cubeKey(prev, level, perAgent))?.stats.get(`${unit}\u0000${access}`);
-        return { samples: p?.samples ?? 0, median: p?.download.median ?? null };
-      };
-      let light: Map<string, Bucket> | undefined;
-      if (!cubeCached(prev, level, perAgent))
-        light = bucketsOf(prev, new Set(wanted.map((u) => u.code)), accessList, null, false);
+      // computed already, else from its download figures alone.
+      const prevHeads = few?.prev ?? headlines(prev, level, perAgent);
       const rows: UnitStatsRow[] = [];
       for (const u of wanted) {
         const info = unitInfo(u.code, cur.startMs);
         for (const access of accessList) {
           const stats = fromCube(curCube, cur, u.code, access, perAgent);
-          const previous = light
-            ? headlineOf((light.get(`${u.code}\u0000${access}\u0000`) ?? EMPTY).columns(), perAgent)
-            : prevOf(u.code, access);
+          const previous = { ...(prevHeads.get(`${u.code}\u0000${access}`) ?? NO_HEADLINE) };
           rows.push({
             unit: info,
             access,
@@ -753,6 +1039,217 @@ export function createStatsService(opts: StatsServiceOptions) {
     };
   }
 
+  /**
+   * units() with the headline figures only (sample count, median, target, attainment; the period
+   * before and the change), every ISP: from the download figures alone unless the full figures of
+   * the period are computed already. What the dashboard's tables of districts and communes show.
+   */
+  function headlineUnits(q: Omit<UnitsQuery, 'isp' | 'byIsp'>): HeadlineUnitsReport {
+    if (!(UNIT_LEVELS as readonly string[]).includes(q.level)) {
+      throw new HatangError('HATANG_ERR_VALIDATION', `level must be one of ${UNIT_LEVELS.join(', ')}`);
+    }
+    checkExternal();
+    const cur = naming('at', () => resolvePeriod(q.period, q.at));
+    const prev = shiftPeriod(cur, -1);
+    const parent = q.parent ?? null;
+    if (parent !== null) naming('parent', () => mustUnit(parent));
+    const accessList: AccessType[] = q.access ? [q.access] : [...ACCESS_TYPES];
+    const perAgent = q.perAgent ?? false;
+    const level = q.level;
+    const key = JSON.stringify(['headunits', cur.key, q.period, level, parent, accessList, perAgent]);
+    const report = cached(key, prev.firstDay, cur.lastDay, (): HeadlineUnitsReport => {
+      const curHeads = headlines(cur, level, perAgent);
+      const prevHeads = headlines(prev, level, perAgent);
+      const floor = sampleFloorFor(cur.kind);
+      const rows: HeadlineUnitRow[] = [];
+      for (const u of getTree().unitsAt(level, parent, cur)) {
+        const info = unitInfo(u.code, cur.startMs);
+        for (const access of accessList) {
+          const k = `${u.code}\u0000${access}`;
+          const stats = headlineStats(curHeads.get(k) ?? NO_HEADLINE, {
+            targetBps: target(cur, access),
+            sampleFloor: floor,
+          });
+          const previous = { ...(prevHeads.get(k) ?? NO_HEADLINE) };
+          rows.push({
+            unit: info,
+            access,
+            isp: null,
+            ...stats,
+            previous,
+            change: changeOf(stats.download.median, previous.median),
+          });
+        }
+      }
+      return {
+        period: periodInfo(cur),
+        previousPeriod: periodInfo(prev),
+        level,
+        parent: parent === null ? null : naming('parent', () => unitInfo(parent, cur.startMs)),
+        access: accessList,
+        perAgent,
+        rows,
+      };
+    });
+    const scope = q.scope ?? 'all';
+    if (scope === 'all') return report;
+    const t = getTree();
+    return { ...report, rows: report.rows.filter((r) => t.canRead(scope, r.unit.code)) };
+  }
+
+  /** Periods and options of a headline trend query, checked. */
+  function headlineParams(q: Omit<TrendQuery, 'unit'>) {
+    if (q.isp !== undefined) throw new HatangError('HATANG_ERR_VALIDATION', 'headline trends are for every ISP');
+    const kind = q.period ?? 'week';
+    const max = kind === 'week' ? MAX_TREND_WEEKS : MAX_TREND_MONTHS;
+    const count = q.count ?? (kind === 'week' ? 52 : 12);
+    if (!Number.isInteger(count) || count < 1 || count > max) {
+      throw new HatangError('HATANG_ERR_OUT_OF_RANGE', `${kind}s must be an integer from 1 to ${max}`);
+    }
+    const last = naming('at', () => resolvePeriod(kind, q.at));
+    const periods = periodsEndingAt(last, count);
+    const accessList: AccessType[] = q.access ? [q.access] : [...ACCESS_TYPES];
+    const perAgent = q.perAgent ?? false;
+    return { kind, count, last, periods, first: periods[0] as Period, accessList, perAgent };
+  }
+
+  function headlineTrend(q: TrendQuery): HeadlineTrend {
+    return headlineTrends({ ...q, units: [q.unit] }).get(q.unit) as HeadlineTrend;
+  }
+
+  /**
+   * The headline trends of several units at once (a province's districts, a report's communes):
+   * whether each reads its own lines or whole periods is decided for all of them together, by
+   * how many lines they have between them.
+   */
+  function headlineTrends(q: Omit<TrendQuery, 'unit'> & { units: readonly string[] }): Map<string, HeadlineTrend> {
+    checkExternal();
+    for (const u of q.units) naming('unit', () => mustUnit(u));
+    const { kind, count, last, periods, first, accessList, perAgent } = headlineParams(q);
+    const keyOf = (u: string) => JSON.stringify(['headlines', u, kind, last.key, count, accessList, perAgent]);
+    const sig = signature(first.firstDay, last.lastDay);
+    const missing = q.units.filter((u) => cache.get(keyOf(u))?.sig !== sig);
+    let mode: 'own' | 'level' | undefined;
+    if (missing.length > 1) {
+      if (!lines) lines = loadLines();
+      mode = linesToward(new Set(missing), periods, accessList) <= lines.size * ownLinesShare ? 'own' : 'level';
+    }
+    const out = new Map<string, HeadlineTrend>();
+    for (const u of q.units) {
+      out.set(
+        u,
+        cached(
+          keyOf(u),
+          first.firstDay,
+          last.lastDay,
+          () => computeHeadlineTrend(u, periods, accessList, perAgent, mode),
+          true,
+        ),
+      );
+    }
+    return out;
+  }
+
+  /** How many lines count toward any of `units` in any of the periods (one pass over the lines). */
+  function linesToward(units: ReadonlySet<string>, periods: Period[], accessList: AccessType[]): number {
+    if (!lines) lines = loadLines();
+    const byCommune = new Map<string, boolean>();
+    let n = 0;
+    for (const l of lines.values()) {
+      if (!l.commune || !accessList.includes(l.access)) continue;
+      let counts = byCommune.get(l.commune);
+      if (counts === undefined) {
+        const commune = l.commune;
+        counts = periods.some((p) => towardAt(commune, p.startMs).some((u) => units.has(u)));
+        byCommune.set(commune, counts);
+      }
+      if (counts) n++;
+    }
+    return n;
+  }
+
+  /** The lines whose tests count toward `unit` in any of the periods, and in which. */
+  function candidatesOf(unit: string, periods: Period[], accessList: AccessType[]) {
+    if (!lines) lines = loadLines();
+    const countsIn = new Map<string, boolean[]>();
+    const communeCounts = (commune: string): boolean[] => {
+      let v = countsIn.get(commune);
+      if (!v) {
+        v = periods.map((p) => towardAt(commune, p.startMs).includes(unit));
+        countsIn.set(commune, v);
+      }
+      return v;
+    };
+    const candidates: number[] = [];
+    const any = new Map<string, boolean>();
+    for (const [line, l] of lines) {
+      if (!l.commune || !accessList.includes(l.access)) continue;
+      let counts = any.get(l.commune);
+      if (counts === undefined) {
+        counts = communeCounts(l.commune).some(Boolean);
+        any.set(l.commune, counts);
+      }
+      if (counts) candidates.push(line);
+    }
+    return { candidates, communeCounts };
+  }
+
+  /**
+   * A unit's headline figures per period. A small unit (a commune) whose periods are not computed
+   * yet reads its own lines' download figures through the line index; a larger one the headline
+   * figures of its whole level per period (headlines), which then serve every unit of the level:
+   * the overview's districts, or every commune of a report, cost one pass per period together.
+   */
+  function computeHeadlineTrend(
+    unit: string,
+    periods: Period[],
+    accessList: AccessType[],
+    perAgent: boolean,
+    mode?: 'own' | 'level',
+  ): HeadlineTrend {
+    const t = getTree();
+    if (!lines) lines = loadLines();
+    const first = periods[0] as Period;
+    const last = periods[periods.length - 1] as Period;
+    const level = t.get(unit)?.level as UnitLevel;
+    let own: Map<AccessType, DownBucket[]> | undefined;
+    const pick = mode !== 'level' && !periods.every((p) => headsCached(p, level, perAgent));
+    const { candidates, communeCounts } = pick
+      ? candidatesOf(unit, periods, accessList)
+      : { candidates: [] as number[], communeCounts: () => [] as boolean[] };
+    if (pick && (mode === 'own' || candidates.length <= lines.size * ownLinesShare)) {
+      const idxOf = new Map(periods.map((p, i) => [p.firstDay, i]));
+      own = new Map(accessList.map((a) => [a, periods.map(() => new DownBucket())]));
+      for (const line of candidates) {
+        const l = lines.get(line) as LineInfo;
+        const b = own.get(l.access) as DownBucket[];
+        const counts = communeCounts(l.commune as string);
+        for (const [firstDay, down] of rollups.downloadsByLine(line, first.kind, first.firstDay, last.firstDay)) {
+          const pi = idxOf.get(firstDay);
+          if (pi !== undefined && counts[pi]) (b[pi] as DownBucket).add(decodeSamples(down), l.agent);
+        }
+      }
+    }
+    return {
+      unit: unitInfo(unit, last.startMs),
+      period: first.kind,
+      perAgent,
+      series: accessList.map((access) => {
+        let prevMedian: number | null = null;
+        const points = periods.map((p, i): HeadlinePoint => {
+          const h = own
+            ? ((own.get(access) as DownBucket[])[i] as DownBucket).headline(perAgent)
+            : (headlines(p, level, perAgent).get(`${unit}\u0000${access}`) ?? NO_HEADLINE);
+          const stats = headlineStats(h, { targetBps: target(p, access), sampleFloor: sampleFloorFor(p.kind) });
+          const change = i === 0 ? null : changeOf(stats.download.median, prevMedian);
+          prevMedian = stats.download.median;
+          return { period: periodInfo(p), ...stats, change };
+        });
+        return { access, points };
+      }),
+    };
+  }
+
   // Background refresh of periods ingest touched (refreshDelayMs): pages then find them computed.
   const refreshDelay = opts.refreshDelayMs ?? 0;
   const refreshMaxWait = opts.refreshMaxWaitMs ?? 30_000;
@@ -801,6 +1298,14 @@ export function createStatsService(opts: StatsServiceOptions) {
   return {
     units,
     trend,
+    /**
+     * trend() with the headline figures only (sample count, median, target and attainment) per
+     * period, from the download figures alone unless the full figures are computed already: what
+     * the dashboard's charts, tables and "weeks short" need. Every ISP (no `isp`).
+     */
+    headlineTrend,
+    headlineTrends,
+    headlineUnits,
     /** Target download for a year and access type, bits/s (null when none is configured). */
     targetFor: (year: number, access: AccessType) => targetFor(opts.targets, year, access),
     /** The configured target table, Mbit/s. */

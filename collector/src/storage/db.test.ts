@@ -53,3 +53,45 @@ describe('shipped migrations', () => {
     db.close();
   });
 });
+
+describe('migration 13: rollup_downloads', () => {
+  it('is filled from the rollups an existing database holds, and kept with them afterwards', async () => {
+    const { migrations } = await import('./migrations.js');
+    const { createRollupRepo, downloadsOf, encodeSamples } = await import('./rollups.js');
+    const db = openDb({ path: ':memory:', migrations: migrations.filter((m) => m.version !== 13) });
+    const week = encodeSamples([
+      { at: 1, down: 5e7, up: null, lat: 3 },
+      { at: 2, down: null, up: 1e6, lat: null },
+      { at: 3, down: 7.25e7, up: 2e6, lat: 4 },
+    ]);
+    const add = db.prepare('INSERT INTO rollup_periods (kind, first_day, line, n, samples) VALUES (?, ?, ?, ?, ?)');
+    add.run('week', 20000, 1, 3, week);
+    add.run('month', 19990, 1, 3, week);
+    expect(migrate(db, migrations)).toEqual([13]);
+    const rows = db.prepare('SELECT kind, first_day, line, down FROM rollup_downloads ORDER BY kind').all() as {
+      kind: string;
+      down: Buffer;
+    }[];
+    expect(rows.map((r) => r.kind)).toEqual(['month', 'week']);
+    for (const r of rows) expect(r.down.equals(downloadsOf(week))).toBe(true);
+    expect([...new Float64Array(new Uint8Array(rows[0]?.down as Buffer).buffer)]).toEqual([5e7, Number.NaN, 7.25e7]);
+    // Appending and deleting keep both tables together.
+    const repo = createRollupRepo(db);
+    repo.append('week', 20000, 1, [{ at: 4, down: 9e7, up: null, lat: null }]);
+    expect(repo.downloadsByLine(1, 'week', 20000, 20000).map(([, d]) => d.length)).toEqual([32]);
+    // A whole period in one row: lines in order, each one's length, the blobs concatenated as stored.
+    repo.append('week', 20000, 7, [{ at: 5, down: 1.5e7, up: null, lat: null }]);
+    repo.append('week', 20000, 3, [{ at: 6, down: null, up: 1, lat: 1 }]);
+    const period = repo.downloadsByPeriod('week', 20000);
+    expect(period.lines).toEqual([1, 3, 7]);
+    expect(period.lengths).toEqual([32, 8, 8]);
+    const each = db
+      .prepare("SELECT down FROM rollup_downloads WHERE kind = 'week' AND first_day = 20000 ORDER BY line")
+      .pluck()
+      .all() as Buffer[];
+    expect(period.bytes.equals(Buffer.concat(each))).toBe(true);
+    repo.deletePeriods('week', 20000, 20000);
+    expect(repo.downloadsByPeriod('week', 20000).lines).toEqual([]);
+    db.close();
+  });
+});

@@ -82,6 +82,7 @@ export function migrate(db: Db, migrations: Migration[]): number[] {
     if (done.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
+      m.run?.(db);
       record.run(m.version, m.name, Date.now());
       const top = Math.max(m.version, db.pragma('user_version', { simple: true }) as number);
       db.pragma(`user_version = ${top}`);

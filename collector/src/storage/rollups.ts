@@ -60,6 +60,57 @@ export function decodeSamples(buf: Buffer): Float64Array {
   return out;
 }
 
+/**
+ * Several rollup blobs decoded into one Float64Array (one allocation for a whole period instead of
+ * one per row); blob i's floats are all.subarray(starts[i], starts[i + 1]).
+ */
+export function decodeAll(bufs: readonly Uint8Array[]): { all: Float64Array; starts: Uint32Array } {
+  const starts = new Uint32Array(bufs.length + 1);
+  let n = 0;
+  bufs.forEach((b, i) => {
+    starts[i] = n;
+    n += Math.floor(b.length / 8);
+  });
+  starts[bufs.length] = n;
+  const all = new Float64Array(n);
+  if (LE) {
+    const bytes = new Uint8Array(all.buffer);
+    bufs.forEach((b, i) => {
+      bytes.set(b.subarray(0, ((starts[i + 1] as number) - (starts[i] as number)) * 8), (starts[i] as number) * 8);
+    });
+  } else {
+    bufs.forEach((b, i) => {
+      const v = new DataView(b.buffer, b.byteOffset, b.length);
+      for (let k = starts[i] as number, o = 0; k < (starts[i + 1] as number); k++, o += 8)
+        all[k] = v.getFloat64(o, true);
+    });
+  }
+  return { all, starts };
+}
+
+/**
+ * The download figures of a rollup blob (the second float64 of each tuple), bytes copied as they
+ * are: what rollup_downloads holds for the row (migration 13).
+ */
+export function downloadsOf(samples: Uint8Array): Buffer {
+  const n = Math.floor(samples.length / SAMPLE_BYTES);
+  const out = Buffer.allocUnsafe(n * 8);
+  for (let i = 0; i < n; i++) out.set(samples.subarray(i * SAMPLE_BYTES + 8, i * SAMPLE_BYTES + 16), i * 8);
+  return out;
+}
+
+/** Fill rollup_downloads from rollup_periods, a period at a time (migration 13 on an existing database). */
+export function backfillRollupDownloads(db: Db): void {
+  const periods = db.prepare('SELECT DISTINCT kind, first_day FROM rollup_periods').raw().all() as [string, number][];
+  const read = db.prepare('SELECT line, samples FROM rollup_periods WHERE kind = ? AND first_day = ?').raw();
+  const add = db.prepare('INSERT INTO rollup_downloads (kind, first_day, line, down) VALUES (?, ?, ?, ?)');
+  for (const [kind, firstDay] of periods) {
+    for (const [line, samples] of read.all(kind, firstDay) as [number, Buffer][]) {
+      add.run(kind, firstDay, line, downloadsOf(samples));
+    }
+  }
+}
+
 /** SQL condition for results that feed the statistics. */
 export const COUNTED_RESULT_SQL = `r.kind = 'speed' AND r.status = 'ok' AND (r.flags & ${RESULT_FLAGS.TIME_IMPLAUSIBLE}) = 0
   AND (r.download_bps IS NOT NULL OR r.upload_bps IS NOT NULL OR r.latency_ms IS NOT NULL)`;
@@ -75,6 +126,25 @@ export function createRollupRepo(db: Db) {
        ON CONFLICT (kind, first_day, line) DO UPDATE
          SET n = n + excluded.n, samples = CAST(samples || excluded.samples AS BLOB)`,
     ),
+    appendDown: db.prepare(
+      `INSERT INTO rollup_downloads (kind, first_day, line, down) VALUES (?, ?, ?, ?)
+       ON CONFLICT (kind, first_day, line) DO UPDATE SET down = CAST(down || excluded.down AS BLOB)`,
+    ),
+    // One row for the whole period: SQLite concatenates the blobs (bytes as stored) in line order,
+    // with each line and its length beside; reading 1 000 rows one by one costs more than their bytes.
+    downByPeriod: db
+      .prepare(
+        `SELECT group_concat(line, ',' ORDER BY line), group_concat(length(down), ',' ORDER BY line),
+                CAST(group_concat(down, '' ORDER BY line) AS BLOB)
+           FROM rollup_downloads WHERE kind = ? AND first_day = ?`,
+      )
+      .raw(),
+    downByLine: db
+      .prepare(
+        'SELECT first_day, down FROM rollup_downloads INDEXED BY rollup_downloads_line WHERE line = ? AND kind = ? AND first_day BETWEEN ? AND ?',
+      )
+      .raw(),
+    deleteDown: db.prepare('DELETE FROM rollup_downloads WHERE kind = ? AND first_day BETWEEN ? AND ?'),
     byPeriod: db.prepare('SELECT first_day, line, samples FROM rollup_periods WHERE kind = ? AND first_day = ?').raw(),
     byLine: db
       .prepare(
@@ -117,7 +187,10 @@ export function createRollupRepo(db: Db) {
     lines: () => s.lines.all() as LineRow[],
     linesOf: (agentId: string) => s.linesOf.all(agentId) as number[],
     append(kind: RollupKind, firstDay: number, line: number, samples: readonly RollupSample[]): void {
-      if (samples.length) s.append.run(kind, firstDay, line, samples.length, encodeSamples(samples));
+      if (!samples.length) return;
+      const blob = encodeSamples(samples);
+      s.append.run(kind, firstDay, line, samples.length, blob);
+      s.appendDown.run(kind, firstDay, line, downloadsOf(blob));
     },
     /** Every line's row of one period. */
     byPeriod(kind: RollupKind, firstDay: number): RollupRow[] {
@@ -127,7 +200,23 @@ export function createRollupRepo(db: Db) {
     byLine(line: number, kind: RollupKind, firstDay: number, lastFirstDay: number): RollupRow[] {
       return toRows(s.byLine.all(line, kind, firstDay, lastFirstDay) as unknown[][]);
     },
+    /** Every line's download figures of one period: [line, blob of float64]. */
+    downloadsByPeriod(kind: RollupKind, firstDay: number): { lines: number[]; lengths: number[]; bytes: Buffer } {
+      const [lines, lengths, bytes] = s.downByPeriod.get(kind, firstDay) as [
+        string | null,
+        string | null,
+        Buffer | null,
+      ];
+      if (lines === null || lengths === null || bytes === null)
+        return { lines: [], lengths: [], bytes: Buffer.alloc(0) };
+      return { lines: lines.split(',').map(Number), lengths: lengths.split(',').map(Number), bytes };
+    },
+    /** One line's download figures of periods starting in [firstDay, lastFirstDay]: [first day, blob]. */
+    downloadsByLine(line: number, kind: RollupKind, firstDay: number, lastFirstDay: number): [number, Buffer][] {
+      return s.downByLine.all(line, kind, firstDay, lastFirstDay) as [number, Buffer][];
+    },
     deletePeriods(kind: RollupKind, firstDay: number, lastFirstDay: number): number {
+      s.deleteDown.run(kind, firstDay, lastFirstDay);
       return s.deletePeriods.run(kind, firstDay, lastFirstDay).changes;
     },
     /** Counted results with start in [fromMs, toMs), oldest first (for rebuilding rollups). */

@@ -7,6 +7,8 @@ import {
   aggregateSpeed,
   changeOf,
   headlineOf,
+  headlineOfValues,
+  headlineStats,
   type SpeedSample,
   sampleFloorFor,
   type TargetTable,
@@ -297,6 +299,75 @@ describe('selection agrees with sorting (property)', () => {
             ),
           );
           expect(headlineOf(toColumns(samples))).toEqual({ samples: vals.length, median: percentile(vals, 0.5) });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('selection on large groups (the sampling step above 600 values) agrees with sorting (property)', () => {
+  it('median, p10 and p90 of 600–5 000 values, many ties or none, equal basic.percentile', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 601, max: 5000 }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.boolean(),
+        (n, seed, ties) => {
+          let x = seed;
+          const vals = Array.from({ length: n }, () => {
+            x = (x * 1103515245 + 12345) % 2147483648;
+            return ties ? x % 13 : (x / 2147483648) * 1e9;
+          });
+          const samples = vals.map((v, i) => ({ at: i * 60_000, agent: i % 7, down: v, up: v, lat: v }));
+          const s = aggregateColumns(toColumns(samples), { targetBps: null, sampleFloor: 1 });
+          expect(s.download.median).toBe(percentile(vals, 0.5));
+          expect(s.download.p10).toBe(percentile(vals, 0.1));
+          expect(s.download.p90).toBe(percentile(vals, 0.9));
+          expect(headlineOfValues(Float64Array.from(vals)).median).toBe(percentile(vals, 0.5));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('headline figures alone (trends, the period before) equal the full figures (property)', () => {
+  it('headlineOfValues and headlineStats give what aggregateColumns gives, NaN, ties, targets and floors included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.constant(Number.NaN),
+            fc.integer({ min: 0, max: 20 }),
+            fc.double({ min: 0, max: 1e9, noNaN: true }),
+          ),
+          { maxLength: 200 },
+        ),
+        fc.oneof(fc.constant(null), fc.constant(0), fc.double({ min: 1, max: 1e9, noNaN: true })),
+        fc.integer({ min: 0, max: 100 }),
+        fc.boolean(),
+        (vals, targetBps, sampleFloor, perAgentFirst) => {
+          const samples = vals.map((v, i) => ({
+            at: i * 600_000,
+            agent: i % 5,
+            down: Number.isNaN(v) ? null : v,
+            up: 1,
+            lat: 2,
+          }));
+          const c = toColumns(samples);
+          const full = aggregateColumns(c, { targetBps, sampleFloor, perAgentFirst });
+          const head = headlineOf(c, perAgentFirst);
+          if (!perAgentFirst) expect(headlineOfValues(Float64Array.from(vals))).toEqual(head);
+          expect(headlineStats(head, { targetBps, sampleFloor })).toEqual({
+            samples: full.samples,
+            download: { median: full.download.median },
+            target: full.target,
+            attained: full.attained,
+            attainment: full.attainment,
+            sampleFloor: full.sampleFloor,
+            lowSamples: full.lowSamples,
+          });
         },
       ),
       { numRuns: 300 },

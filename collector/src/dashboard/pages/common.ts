@@ -10,7 +10,7 @@ import {
 } from '@hatang/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Scope } from '../../geography/tree.js';
-import type { TrendReport, UnitStatsRow } from '../../stats/service.js';
+import type { HeadlineTrend, HeadlineUnitRow, UnitStatsRow } from '../../stats/service.js';
 import type { UnitLevel } from '../../storage/units.js';
 import type { FigureCache } from '../cache.js';
 import { mbps } from '../format.js';
@@ -29,17 +29,51 @@ export interface PageDeps {
   cache: FigureCache;
 }
 
-/** A week's statistics of every unit of `level` under `parent` (app.stats.units), through the figure cache. */
-export function unitsOf(deps: PageDeps, level: UnitLevel, parent: string, week: string): UnitStatsRow[] {
+/**
+ * A week's headline figures (median, target, samples, change) of every unit of `level` under
+ * `parent` (app.stats.headlineUnits: what the tables and KPIs of districts and communes show),
+ * through the figure cache.
+ */
+export function unitsOf(deps: PageDeps, level: UnitLevel, parent: string, week: string): HeadlineUnitRow[] {
   return deps.cache.get(`units:${level}:${parent}:${week}`, () =>
+    deps.app.stats.headlineUnits({ period: 'week', at: week, level, parent }),
+  ).value.rows;
+}
+
+/** A week's full statistics (upload and latency too) of the units of `level` under `parent` (app.stats.units). */
+export function fullUnitsOf(deps: PageDeps, level: UnitLevel, parent: string, week: string): UnitStatsRow[] {
+  return deps.cache.get(`full:${level}:${parent}:${week}`, () =>
     deps.app.stats.units({ period: 'week', at: week, level, parent }),
   ).value.rows;
 }
 
-/** A unit's last dashboard.trendWeeks weeks up to `week` (app.stats.trend), through the figure cache. */
-export function trendOf(deps: PageDeps, unit: string, week: string): TrendReport {
+/**
+ * A unit's headline figures (median, target, samples) over the last dashboard.trendWeeks weeks up
+ * to `week` (app.stats.headlineTrend: what the charts, trend tables and "weeks short" show), through
+ * the figure cache.
+ */
+export function trendOf(deps: PageDeps, unit: string, week: string): HeadlineTrend {
   const count = deps.config.dashboard.trendWeeks;
-  return deps.cache.get(`trend:${unit}:${week}:${count}`, () => deps.app.stats.trend({ unit, count, at: week })).value;
+  return deps.cache.get(`trend:${unit}:${week}:${count}`, () => deps.app.stats.headlineTrend({ unit, count, at: week }))
+    .value;
+}
+
+/**
+ * trendOf for several units of one page (a province's districts, a district's communes): those
+ * not in the figure cache are computed together (app.stats.headlineTrends).
+ */
+export function trendsOf(deps: PageDeps, units: readonly string[], week: string): Map<string, HeadlineTrend> {
+  const count = deps.config.dashboard.trendWeeks;
+  let batch: Map<string, HeadlineTrend> | undefined;
+  const out = new Map<string, HeadlineTrend>();
+  for (const unit of units) {
+    const trend = deps.cache.get(`trend:${unit}:${week}:${count}`, () => {
+      batch ??= deps.app.stats.headlineTrends({ units, count, at: week });
+      return batch.get(unit) as HeadlineTrend;
+    }).value;
+    out.set(unit, trend);
+  }
+  return out;
 }
 
 export const ACCESS: readonly AccessType[] = ['fixed', 'mobile'];
@@ -152,7 +186,7 @@ export function badge(t: Translate, row: { attained: boolean | null } | undefine
 }
 
 /** Median download, Mbit/s, coloured by attainment; a "few tests" mark when below the sample floor. */
-export function medianCell(t: Translate, row: UnitStatsRow | undefined): Cell {
+export function medianCell(t: Translate, row: HeadlineUnitRow | undefined): Cell {
   if (!row || row.download.median === null) return { value: null };
   const a = assessment(row);
   return {
@@ -166,7 +200,7 @@ export function medianCell(t: Translate, row: UnitStatsRow | undefined): Cell {
   } as Cell;
 }
 
-export function percentOfTarget(row: UnitStatsRow | undefined): number | null {
+export function percentOfTarget(row: HeadlineUnitRow | undefined): number | null {
   // Floored, so a median just under the target never reads as 100 %.
   return row?.attainment === null || row?.attainment === undefined ? null : Math.floor(row.attainment * 1000) / 10;
 }
@@ -199,7 +233,7 @@ export interface ChartSeries {
 /** Chart JSON for app.js: medians per week for each access type, and each target as a dashed line. */
 export function trendChart(
   t: Translate,
-  trend: TrendReport,
+  trend: HeadlineTrend,
 ): { labels: string[]; unit: string; xLabel: string; series: ChartSeries[] } {
   const first = trend.series[0];
   const labels = (first?.points ?? []).map((p) => p.period.firstDay.slice(8, 10) + '/' + p.period.firstDay.slice(5, 7));
@@ -222,7 +256,7 @@ export function trendChart(
   return { labels, unit: 'Mbit/s', xLabel: t('col.week'), series };
 }
 
-export function chartBlock(t: Translate, trend: TrendReport, title?: string): SafeHtml {
+export function chartBlock(t: Translate, trend: HeadlineTrend, title?: string): SafeHtml {
   const data = trendChart(t, trend);
   // A printed page has no interactive legend: a static key names the lines.
   const key = trend.series.map(
@@ -243,8 +277,8 @@ export function sparkline(
 }
 
 /** Rows of a units report by unit code and access type. */
-export function byUnit(rows: readonly UnitStatsRow[]): Map<string, Partial<Record<AccessType, UnitStatsRow>>> {
-  const out = new Map<string, Partial<Record<AccessType, UnitStatsRow>>>();
+export function byUnit<R extends HeadlineUnitRow>(rows: readonly R[]): Map<string, Partial<Record<AccessType, R>>> {
+  const out = new Map<string, Partial<Record<AccessType, R>>>();
   for (const r of rows) {
     let m = out.get(r.unit.code);
     if (!m) {

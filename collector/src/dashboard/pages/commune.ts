@@ -14,6 +14,7 @@ import {
   byUnit,
   csvLink,
   forbidden,
+  fullUnitsOf,
   type Kpi,
   kpis,
   notFound,
@@ -23,7 +24,6 @@ import {
   scopeOf,
   selectedWeek,
   trendOf,
-  unitsOf,
   weekLabel,
   weekNav,
   weekRange,
@@ -88,7 +88,7 @@ export function communePage(deps: PageDeps) {
     if (unit.level !== 'commune') throw notFound(`commune ${code}`);
     const { period, current } = selectedWeek(req, ctx.now);
     const own: Partial<Record<AccessType, UnitStatsRow>> =
-      byUnit(unitsOf(deps, 'commune', code, period.key)).get(code) ?? {};
+      byUnit(fullUnitsOf(deps, 'commune', code, period.key)).get(code) ?? {};
     const trend = trendOf(deps, code, period.key);
     const chart = chartPanel(ctx, trend);
     const agents = agentRows(deps, scope, ctx.now, code);

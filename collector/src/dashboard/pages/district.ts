@@ -1,7 +1,7 @@
 import type { AccessType } from '@hatang/shared';
 import type { FastifyRequest } from 'fastify';
 import type { PageResult } from '../../routes/dashboard.js';
-import type { TrendReport, UnitStatsRow } from '../../stats/service.js';
+import type { HeadlineTrend, HeadlineUnitRow } from '../../stats/service.js';
 import { mbps } from '../format.js';
 import { html, type SafeHtml } from '../html.js';
 import type { PageContext } from '../layout.js';
@@ -27,6 +27,7 @@ import {
   sortOf,
   statusCell,
   trendOf,
+  trendsOf,
   unitsOf,
   weekLabel,
   weekNav,
@@ -38,7 +39,7 @@ import { provinceCode, provinceKpis } from './overview.js';
 export interface CommuneRow {
   code: string;
   name: string;
-  stats: Partial<Record<AccessType, UnitStatsRow>>;
+  stats: Partial<Record<AccessType, HeadlineUnitRow>>;
   weeksShort: Partial<Record<AccessType, number>>;
   agents: number;
 }
@@ -46,16 +47,26 @@ export interface CommuneRow {
 /** Communes under `parent` for a week, with how many weeks in a row each has been short. */
 export function communeRows(deps: PageDeps, parent: string, weekKey: string): CommuneRow[] {
   const report = unitsOf(deps, 'commune', parent, weekKey);
-  const agentsPer = new Map<string, number>();
-  for (const a of deps.app.repo.listAgents()) {
-    if (a.commune_code && a.revoked_at === null)
-      agentsPer.set(a.commune_code, (agentsPer.get(a.commune_code) ?? 0) + 1);
-  }
-  return [...byUnit(report)].map(([code, m]) => {
+  // Agents (not revoked) per commune, counted by SQLite rather than reading every agent's row.
+  const agentsPer = new Map(
+    deps.app.db
+      .prepare(
+        'SELECT commune_code, count(*) FROM agents WHERE commune_code IS NOT NULL AND revoked_at IS NULL GROUP BY commune_code',
+      )
+      .raw()
+      .all() as [string, number][],
+  );
+  const rows = byUnit(report);
+  // Only a commune short this week has a streak; its trend says how long.
+  const trends = trendsOf(
+    deps,
+    [...rows].filter(([, m]) => ACCESS.some((a) => m[a]?.attained === false)).map(([code]) => code),
+    weekKey,
+  );
+  return [...rows].map(([code, m]) => {
     const short: Partial<Record<AccessType, number>> = {};
-    // Only a commune short this week has a streak; its trend says how long.
-    if (ACCESS.some((a) => m[a]?.attained === false)) {
-      const trend = trendOf(deps, code, weekKey);
+    const trend = trends.get(code);
+    if (trend) {
       for (const s of trend.series) if (m[s.access]?.attained === false) short[s.access] = weeksShort(s.points);
     }
     for (const a of ACCESS) if (short[a] === undefined && m[a]?.attained === true) short[a] = 0;
@@ -153,11 +164,11 @@ export const COMMUNE_SORTS = [
 export interface TrendRow {
   label: string;
   key: string;
-  points: Partial<Record<AccessType, TrendReport['series'][number]['points'][number]>>;
+  points: Partial<Record<AccessType, HeadlineTrend['series'][number]['points'][number]>>;
 }
 
 /** The chart's figures as a table (under the chart, and its CSV). */
-export function trendTable(ctx: PageContext, trend: TrendReport): Table<TrendRow> {
+export function trendTable(ctx: PageContext, trend: HeadlineTrend): Table<TrendRow> {
   const { t } = ctx;
   const first = trend.series[0]?.points ?? [];
   const rows: TrendRow[] = first.map((p, i) => ({
@@ -199,7 +210,7 @@ export function trendTable(ctx: PageContext, trend: TrendReport): Table<TrendRow
 
 export function chartPanel(
   ctx: PageContext,
-  trend: TrendReport,
+  trend: HeadlineTrend,
   csvTable = 'trend',
 ): { html: SafeHtml; table: Table<TrendRow> } {
   const { t } = ctx;
@@ -276,7 +287,7 @@ export function districtPage(deps: PageDeps) {
 
 function kpisFor(
   ctx: PageContext,
-  own: Partial<Record<AccessType, UnitStatsRow>> | undefined,
+  own: Partial<Record<AccessType, HeadlineUnitRow>> | undefined,
   shortCount: number,
   communes: number,
   silent: number,

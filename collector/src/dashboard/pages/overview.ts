@@ -1,7 +1,7 @@
 import type { AccessType } from '@hatang/shared';
 import type { FastifyRequest } from 'fastify';
 import type { PageResult } from '../../routes/dashboard.js';
-import type { TrendReport, UnitStatsRow } from '../../stats/service.js';
+import type { HeadlineTrend, HeadlineUnitRow } from '../../stats/service.js';
 import { formatNumber, mbps } from '../format.js';
 import { html } from '../html.js';
 import type { PageContext } from '../layout.js';
@@ -26,7 +26,7 @@ import {
   selectedWeek,
   sparkline,
   statusCell,
-  trendOf,
+  trendsOf,
   unitsOf,
   weekLabel,
   weekNav,
@@ -36,8 +36,8 @@ import {
 export interface DistrictRow {
   code: string;
   name: string;
-  stats: Partial<Record<AccessType, UnitStatsRow>>;
-  trend: Partial<Record<AccessType, TrendReport['series'][number]['points']>>;
+  stats: Partial<Record<AccessType, HeadlineUnitRow>>;
+  trend: Partial<Record<AccessType, HeadlineTrend['series'][number]['points']>>;
   communes: number;
   communesShort: number;
 }
@@ -65,8 +65,10 @@ export function districtRows(deps: PageDeps, province: string, weekKey: string):
     count.set(district, (count.get(district) ?? 0) + 1);
     if (ACCESS.some((a) => m[a]?.attained === false)) short.set(district, (short.get(district) ?? 0) + 1);
   }
-  return [...byUnit(districts)].map(([code, m]) => {
-    const trend = trendOf(deps, code, weekKey);
+  const rows = byUnit(districts);
+  const trends = trendsOf(deps, [...rows.keys()], weekKey);
+  return [...rows].map(([code, m]) => {
+    const trend = trends.get(code) as HeadlineTrend;
     const first = m.fixed ?? m.mobile;
     return {
       code,
@@ -140,7 +142,11 @@ export function districtColumns(ctx: PageContext, withSpark: boolean): Column<Di
   return cols;
 }
 
-export function provinceKpis(ctx: PageContext, rows: Partial<Record<AccessType, UnitStatsRow>>, extra: Kpi[]): Kpi[] {
+export function provinceKpis(
+  ctx: PageContext,
+  rows: Partial<Record<AccessType, HeadlineUnitRow>>,
+  extra: Kpi[],
+): Kpi[] {
   const { t } = ctx;
   const out: Kpi[] = [];
   for (const a of ACCESS) {

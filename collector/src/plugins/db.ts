@@ -20,7 +20,20 @@ export interface DbPluginOptions {
 /** Opens the SQLite database (WAL, migrations) and shares `app.db` and `app.repo` with siblings. */
 export const dbPlugin = fp(
   async (app: FastifyInstance, opts: DbPluginOptions) => {
-    const db = opts.db ?? openDb({ path: opts.dbPath });
+    // Migrations on a large database can take tens of seconds (an index over a year of results):
+    // the log says which one runs, so a slow start is not mistaken for a hang.
+    const db =
+      opts.db ??
+      openDb({
+        path: opts.dbPath,
+        onMigration: (e) =>
+          e.phase === 'start'
+            ? app.log.info({ migration: e.version, name: e.name }, 'applying database migration')
+            : app.log.info(
+                { migration: e.version, name: e.name, ms: Math.round(e.ms ?? 0) },
+                'database migration applied',
+              ),
+      });
     app.decorate('db', db);
     app.decorate('repo', createRepo(db));
     if (!opts.db) app.addHook('onClose', async () => db.close());

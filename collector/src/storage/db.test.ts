@@ -17,6 +17,22 @@ describe('migrate', () => {
     db.close();
   });
 
+  it('tells a listener when each migration starts and how long it took', () => {
+    const events: Array<{ version: number; phase: string; ms?: number }> = [];
+    const db = openDb({
+      path: ':memory:',
+      migrations: [m(2), m(1)],
+      onMigration: (e) => events.push({ version: e.version, phase: e.phase, ms: e.ms }),
+    });
+    expect(events.map((e) => `${e.version}:${e.phase}`)).toEqual(['1:start', '1:done', '2:start', '2:done']);
+    expect(events.filter((e) => e.phase === 'done').every((e) => typeof e.ms === 'number' && e.ms >= 0)).toBe(true);
+    // Nothing left to apply: nothing told.
+    events.length = 0;
+    migrate(db, [m(2), m(1)], (e) => events.push({ version: e.version, phase: e.phase }));
+    expect(events).toEqual([]);
+    db.close();
+  });
+
   it('still runs a migration numbered below one already applied (areas reserve ranges)', () => {
     const db = openDb({ path: ':memory:', migrations: [] });
     migrate(db, [m(1), m(50)]);

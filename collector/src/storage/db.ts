@@ -11,7 +11,12 @@ export interface OpenDbOptions {
   path: string;
   readonly?: boolean;
   migrations?: Migration[];
+  /** Told before and after each migration applied (a large database can take tens of seconds). */
+  onMigration?: MigrationListener;
 }
+
+/** Progress of one migration: `start`, then `done` with the time it took. */
+export type MigrationListener = (e: { version: number; name: string; phase: 'start' | 'done'; ms?: number }) => void;
 
 /** Open the collector database: WAL, foreign keys, busy timeout, migrations applied. */
 export function openDb(opts: OpenDbOptions): Db {
@@ -34,7 +39,7 @@ export function openDb(opts: OpenDbOptions): Db {
   // fsync) run every 16 MiB of WAL instead of every 4 MiB.
   db.pragma('cache_size = -65536');
   db.pragma('wal_autocheckpoint = 4096');
-  if (!opts.readonly) migrate(db, opts.migrations ?? allMigrations);
+  if (!opts.readonly) migrate(db, opts.migrations ?? allMigrations, opts.onMigration);
   return db;
 }
 
@@ -47,7 +52,7 @@ export function openDb(opts: OpenDbOptions): Db {
  * the highest applied version for tools that read it. A database holding a version this
  * collector does not know was written by a newer collector and is refused.
  */
-export function migrate(db: Db, migrations: Migration[]): number[] {
+export function migrate(db: Db, migrations: Migration[], onMigration?: MigrationListener): number[] {
   db.exec(
     'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
   );
@@ -80,6 +85,8 @@ export function migrate(db: Db, migrations: Migration[]): number[] {
   const applied: number[] = [];
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(m.version)) continue;
+    onMigration?.({ version: m.version, name: m.name, phase: 'start' });
+    const t0 = performance.now();
     db.transaction(() => {
       db.exec(m.sql);
       m.run?.(db);
@@ -88,6 +95,7 @@ export function migrate(db: Db, migrations: Migration[]): number[] {
       db.pragma(`user_version = ${top}`);
     })();
     applied.push(m.version);
+    onMigration?.({ version: m.version, name: m.name, phase: 'done', ms: performance.now() - t0 });
   }
   return applied;
 }

@@ -161,6 +161,17 @@ export interface Headline {
 
 const NO_HEADLINE: Headline = { samples: 0, median: null };
 
+/** One row of a units report: the period's figures (full or headline), and the change against the period before. */
+function reportRow<S extends { download: { median: number | null } }>(
+  unit: UnitInfo,
+  access: AccessType,
+  isp: string | null,
+  stats: S,
+  previous: Headline,
+) {
+  return { unit, access, isp, ...stats, previous, change: changeOf(stats.download.median, previous.median) };
+}
+
 /**
  * A unit whose lines are at most this share of all lines reads its own lines (the line index);
  * a larger one reads whole periods, whose figures then serve every unit of its level.
@@ -859,15 +870,9 @@ export function createStatsService(opts: StatsServiceOptions) {
         const info = unitInfo(u.code, cur.startMs);
         for (const access of accessList) {
           const stats = fromCube(curCube, cur, u.code, access, perAgent);
-          const previous = { ...(prevHeads.get(`${u.code}\u0000${access}`) ?? NO_HEADLINE) };
-          rows.push({
-            unit: info,
-            access,
-            isp: null,
-            ...stats,
-            previous,
-            change: changeOf(stats.download.median, previous.median),
-          });
+          rows.push(
+            reportRow(info, access, null, stats, { ...(prevHeads.get(`${u.code}\u0000${access}`) ?? NO_HEADLINE) }),
+          );
         }
       }
       return {
@@ -909,14 +914,7 @@ export function createStatsService(opts: StatsServiceOptions) {
             perAgentFirst: perAgent,
           });
           const previous = headlineOf((before.get(k) ?? EMPTY).columns(), perAgent);
-          rows.push({
-            unit: info,
-            access,
-            isp: byIsp ? i || null : isp,
-            ...stats,
-            previous,
-            change: changeOf(stats.download.median, previous.median),
-          });
+          rows.push(reportRow(info, access, byIsp ? i || null : isp, stats, previous));
         }
       }
     }
@@ -1070,15 +1068,7 @@ export function createStatsService(opts: StatsServiceOptions) {
             targetBps: target(cur, access),
             sampleFloor: floor,
           });
-          const previous = { ...(prevHeads.get(k) ?? NO_HEADLINE) };
-          rows.push({
-            unit: info,
-            access,
-            isp: null,
-            ...stats,
-            previous,
-            change: changeOf(stats.download.median, previous.median),
-          });
+          rows.push(reportRow(info, access, null, stats, { ...(prevHeads.get(k) ?? NO_HEADLINE) }));
         }
       }
       return {

@@ -58,7 +58,7 @@ describe('ingest admission on a real collector', () => {
     const body = JSON.stringify(ingestEnvelope([speedResult({ at: Date.now(), downBps: 50e6 })]));
     const held = await post(c.url, token, body, 10); // headers and 10 bytes: admitted, then waiting
     await new Promise((r) => setTimeout(r, 100));
-    expect(c.app.shedding.inFlight()).toBe(1);
+    expect(c.app.shedding.state().inFlight).toBe(1);
 
     const second = await answer(await post(c.url, token, body));
     expect(second.status).toBe(429);
@@ -86,10 +86,10 @@ describe('ingest admission on a real collector', () => {
     // A client that leaves mid-body gives its slot back too.
     const abandoned = await post(c.url, token, body, 10);
     await new Promise((r) => setTimeout(r, 100));
-    expect(c.app.shedding.inFlight()).toBe(1);
+    expect(c.app.shedding.state().inFlight).toBe(1);
     abandoned.destroy();
     await new Promise((r) => setTimeout(r, 200));
-    expect(c.app.shedding.inFlight()).toBe(0);
+    expect(c.app.shedding.state().inFlight).toBe(0);
 
     const metrics = parseProm(await (await fetch(`${c.url}/metrics`)).text());
     expect(one(metrics, 'hatang_ingest_shed_total', { reason: 'in_flight' }).value).toBe(1);

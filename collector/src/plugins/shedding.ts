@@ -25,7 +25,8 @@ export interface SheddingOptions {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    shedding: { inFlight: () => number; shed: () => number; busy: () => boolean; state: () => AdmissionState };
+    /** Ingest admission's counters and estimates (read by /metrics). */
+    shedding: { state: () => AdmissionState };
   }
 }
 
@@ -67,12 +68,7 @@ export const sheddingPlugin = fp(
     const timer = setInterval(tick, windowMs);
     timer.unref();
     app.addHook('onClose', async () => clearInterval(timer));
-    app.decorate('shedding', {
-      inFlight: () => admission.state.inFlight,
-      shed: () => admission.state.shed,
-      busy: () => admission.state.saturated,
-      state: () => admission.state,
-    });
+    app.decorate('shedding', { state: () => admission.state });
     const isIngest = (req: FastifyRequest) => req.routeOptions.url === INGEST_URL && req.method === 'POST';
     app.addHook('onRequest', async (req) => {
       if (!isIngest(req)) return;

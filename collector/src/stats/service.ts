@@ -330,6 +330,41 @@ interface PeriodData {
   bytes: number;
 }
 
+/**
+ * A least-recently-used cache bounded by the bytes its values hold (the oldest go first, the
+ * newest always stays). An entry is good while its signature matches the one asked with.
+ */
+function byteBoundedCache<T>(maxBytes: number) {
+  const entries = new Map<string, { sig: string; value: T; bytes: number }>();
+  let bytes = 0;
+  return {
+    get(key: string, sig: string, compute: () => { value: T; bytes: number }): T {
+      const hit = entries.get(key);
+      if (hit) {
+        entries.delete(key);
+        if (hit.sig === sig) {
+          entries.set(key, hit);
+          return hit.value;
+        }
+        bytes -= hit.bytes;
+      }
+      const entry = { sig, ...compute() };
+      entries.set(key, entry);
+      bytes += entry.bytes;
+      while (bytes > maxBytes && entries.size > 1) {
+        const [k, v] = entries.entries().next().value as [string, { bytes: number }];
+        entries.delete(k);
+        bytes -= v.bytes;
+      }
+      return entry.value;
+    },
+    clear(): void {
+      entries.clear();
+      bytes = 0;
+    },
+  };
+}
+
 export function createStatsService(opts: StatsServiceOptions) {
   const { db } = opts;
   const now = opts.now ?? Date.now;
@@ -356,15 +391,13 @@ export function createStatsService(opts: StatsServiceOptions) {
   let genCounter = 0;
   const dayGen = new Map<number, number>();
   const cache = new Map<string, { sig: string; value: unknown }>();
-  const dataCache = new Map<string, { sig: string; data: PeriodData }>();
-  let dataBytes = 0;
+  const dataCache = byteBoundedCache<PeriodData>(dataCacheBytes);
   const cubes = new Map<string, { sig: string; stats: Map<string, GroupStats> }>();
   const MAX_CUBES = 400;
   /** Headline figures (sample count, median) of every unit of a level for a period, from rollup_downloads. */
   const heads = new Map<string, { sig: string; heads: Map<string, Headline> }>();
   /** Decoded rollup_downloads of a period. */
-  const downCache = new Map<string, { sig: string; rows: { line: number; d: Float64Array }[]; bytes: number }>();
-  let downBytes = 0;
+  const downCache = byteBoundedCache<{ line: number; d: Float64Array }[]>(dataCacheBytes / 4);
 
   /**
    * Writes by other processes (CLI import, rollup rebuild) show up as a new data_version; agent
@@ -384,11 +417,9 @@ export function createStatsService(opts: StatsServiceOptions) {
     version++;
     cache.clear();
     dataCache.clear();
-    dataBytes = 0;
     cubes.clear();
     heads.clear();
     downCache.clear();
-    downBytes = 0;
   }
 
   function getTree(): UnitTree {
@@ -476,71 +507,36 @@ export function createStatsService(opts: StatsServiceOptions) {
 
   /** The decoded rollups of a period (kept in a byte-bounded cache: reports of one week share them). */
   function periodData(p: Period): PeriodData {
-    const key = `${p.kind}:${p.firstDay}`;
-    const sig = signature(p.firstDay, p.lastDay);
-    const hit = dataCache.get(key);
-    if (hit && hit.sig === sig) {
-      dataCache.delete(key);
-      dataCache.set(key, hit);
-      return hit.data;
-    }
-    if (hit) {
-      dataCache.delete(key);
-      dataBytes -= hit.data.bytes;
-    }
-    const data: PeriodData = { rows: [], bytes: 0 };
-    const raw = rollups.byPeriod(p.kind, p.firstDay);
-    const { all, starts } = decodeAll(raw.map((r) => r.samples));
-    const slices = new Uint8Array(all.length >> 2);
-    for (let i = 0; i < slices.length; i++) slices[i] = sliceOfDay(all[i * 4] as number);
-    raw.forEach((r, i) => {
-      const from = starts[i] as number;
-      const to = (starts[i + 1] as number) - (((starts[i + 1] as number) - from) % 4);
-      data.rows.push({ line: r.line, f: all.subarray(from, to), slice: slices.subarray(from >> 2, to >> 2) });
+    return dataCache.get(`${p.kind}:${p.firstDay}`, signature(p.firstDay, p.lastDay), () => {
+      const data: PeriodData = { rows: [], bytes: 0 };
+      const raw = rollups.byPeriod(p.kind, p.firstDay);
+      const { all, starts } = decodeAll(raw.map((r) => r.samples));
+      const slices = new Uint8Array(all.length >> 2);
+      for (let i = 0; i < slices.length; i++) slices[i] = sliceOfDay(all[i * 4] as number);
+      raw.forEach((r, i) => {
+        const from = starts[i] as number;
+        const to = (starts[i + 1] as number) - (((starts[i + 1] as number) - from) % 4);
+        data.rows.push({ line: r.line, f: all.subarray(from, to), slice: slices.subarray(from >> 2, to >> 2) });
+      });
+      data.bytes = all.byteLength + slices.byteLength + 64 * raw.length;
+      return { value: data, bytes: data.bytes };
     });
-    data.bytes = all.byteLength + slices.byteLength + 64 * raw.length;
-    dataCache.set(key, { sig, data });
-    dataBytes += data.bytes;
-    while (dataBytes > dataCacheBytes && dataCache.size > 1) {
-      const [k, v] = dataCache.entries().next().value as [string, { data: PeriodData }];
-      dataCache.delete(k);
-      dataBytes -= v.data.bytes;
-    }
-    return data;
   }
 
   /** The download figures of every line in a period (rollup_downloads), decoded; cached like periodData. */
   function downData(p: Period): { line: number; d: Float64Array }[] {
-    const key = `${p.kind}:${p.firstDay}`;
-    const sig = signature(p.firstDay, p.lastDay);
-    const hit = downCache.get(key);
-    if (hit && hit.sig === sig) {
-      downCache.delete(key);
-      downCache.set(key, hit);
-      return hit.rows;
-    }
-    if (hit) {
-      downCache.delete(key);
-      downBytes -= hit.bytes;
-    }
-    const raw = rollups.downloadsByPeriod(p.kind, p.firstDay);
-    const all = decodeSamples(raw.bytes);
-    const rows: { line: number; d: Float64Array }[] = [];
-    let at = 0;
-    raw.lines.forEach((line, i) => {
-      const n = Math.floor((raw.lengths[i] as number) / 8);
-      rows.push({ line, d: all.subarray(at, at + n) });
-      at += n;
+    return downCache.get(`${p.kind}:${p.firstDay}`, signature(p.firstDay, p.lastDay), () => {
+      const raw = rollups.downloadsByPeriod(p.kind, p.firstDay);
+      const all = decodeSamples(raw.bytes);
+      const rows: { line: number; d: Float64Array }[] = [];
+      let at = 0;
+      raw.lines.forEach((line, i) => {
+        const n = Math.floor((raw.lengths[i] as number) / 8);
+        rows.push({ line, d: all.subarray(at, at + n) });
+        at += n;
+      });
+      return { value: rows, bytes: all.byteLength + 64 * rows.length };
     });
-    const entry = { sig, rows, bytes: all.byteLength + 64 * rows.length };
-    downCache.set(key, entry);
-    downBytes += entry.bytes;
-    while (downBytes > dataCacheBytes / 4 && downCache.size > 1) {
-      const [k, v] = downCache.entries().next().value as [string, { bytes: number }];
-      downCache.delete(k);
-      downBytes -= v.bytes;
-    }
-    return entry.rows;
   }
 
   /**
